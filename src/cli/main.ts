@@ -1,0 +1,56 @@
+/**
+ * The `nightcore` command line: Node over src/lib/core, the same code the browser runs.
+ * Each command is a function from arguments to an exit code; output goes to the given streams so
+ * tests can run commands in-process.
+ */
+import { VERSION } from './version';
+
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export type CommandHandler = (args: string[], io: CliIO) => Promise<number> | number;
+
+interface Command {
+  summary: string;
+  run: CommandHandler;
+}
+
+const COMMANDS: Record<string, Command> = {
+  help: { summary: 'Show the commands and what they do.', run: (_args, io) => help(io) },
+  version: {
+    summary: 'Print the version.',
+    run: (_args, io) => {
+      io.out(`nightcore ${VERSION}\n`);
+      return 0;
+    }
+  }
+};
+
+function help(io: CliIO): number {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`
+  );
+  io.out(`Night Core ${VERSION}: verify, inspect and audit WebAssembly modules offline.\n\n`);
+  io.out(`Usage: nightcore <command> [arguments]\n\nCommands:\n${lines.join('\n')}\n`);
+  return 0;
+}
+
+/** Runs one command line and returns its exit code (0 ok, 1 failure, 2 usage error). */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  const [name = 'help', ...rest] = argv;
+  const alias: Record<string, string> = { '--help': 'help', '-h': 'help', '--version': 'version' };
+  const command = COMMANDS[alias[name] ?? name];
+  if (!command) {
+    io.err(`nightcore: unknown command "${name}". Run "nightcore help" for the list.\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    io.err(`nightcore ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The one IndexedDB database of Night Core: its schema as a type and its upgrade ladder.
+ *
+ * Rules (see docs/architecture.md):
+ * - Every schema change bumps DB_VERSION and adds one `if (oldVersion < N)` rung; rungs never change
+ *   once shipped, so a profile from any earlier version climbs to the current one step by step.
+ * - Compute hashes and other async work *before* opening a transaction: awaiting anything that is
+ *   not a request of the same transaction lets IndexedDB auto-commit it (idb README, "Transaction
+ *   lifetime").
+ * - Only the main thread opens the database; module workers never see it.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type {
+  AuditRow,
+  KeyRow,
+  MetaRow,
+  ModuleRow,
+  PolicyRow,
+  RequestRow,
+  RunRow
+} from './records';
+
+export const DB_NAME = 'nightcore';
+export const DB_VERSION = 1;
+
+export interface NightCoreDB extends DBSchema {
+  /** Pinned public keys, by canonical key id (lowercase hex SHA-256 of the raw 32-byte key). */
+  keys: { key: string; value: KeyRow; indexes: { byTrust: string } };
+  /** Policy documents; every change is a new version, none is rewritten. */
+  policies: { key: number; value: PolicyRow };
+  /** Run requests: one per intake, carrying its verdict and the human decision. */
+  requests: {
+    key: string;
+    value: RequestRow;
+    indexes: { byState: string; byCreated: number; byModule: string };
+  };
+  /** Module bytes by their SHA-256: the bytes that were verified are the bytes that run. */
+  modules: { key: string; value: ModuleRow };
+  /** Runs and their outcomes. */
+  runs: { key: string; value: RunRow; indexes: { byRequest: string; byStarted: number } };
+  /** The append-only, hash-chained audit log, by sequence number. */
+  audit: { key: number; value: AuditRow; indexes: { byEvent: string; byTime: number } };
+  /** Small named values: settings, the device key, the last exported checkpoint. */
+  meta: { key: string; value: MetaRow };
+}
+
+export type NightCoreDatabase = IDBPDatabase<NightCoreDB>;
+
+export const STORE_NAMES = [
+  'keys',
+  'policies',
+  'requests',
+  'modules',
+  'runs',
+  'audit',
+  'meta'
+] as const satisfies readonly (keyof NightCoreDB & string)[];
+export type StoreName = (typeof STORE_NAMES)[number];
+
+/** Opens (creating or upgrading) the database in the global `indexedDB` (fake-indexeddb in Node tests). */
+export function openNightCoreDB(
+  options: { name?: string; version?: number; onBlocked?: () => void } = {}
+): Promise<NightCoreDatabase> {
+  const { name = DB_NAME, version = DB_VERSION, onBlocked } = options;
+  return openDB<NightCoreDB>(name, version, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        const keys = db.createObjectStore('keys', { keyPath: 'id' });
+        keys.createIndex('byTrust', 'trust');
+        db.createObjectStore('policies', { keyPath: 'version' });
+        const requests = db.createObjectStore('requests', { keyPath: 'id' });
+        requests.createIndex('byState', 'state');
+        requests.createIndex('byCreated', 'createdAt');
+        requests.createIndex('byModule', 'moduleSha256');
+        db.createObjectStore('modules', { keyPath: 'sha256' });
+        const runs = db.createObjectStore('runs', { keyPath: 'id' });
+        runs.createIndex('byRequest', 'requestId');
+        runs.createIndex('byStarted', 'startedAt');
+        const audit = db.createObjectStore('audit', { keyPath: 'seq' });
+        audit.createIndex('byEvent', 'event');
+        audit.createIndex('byTime', 'time');
+        db.createObjectStore('meta', { keyPath: 'name' });
+      }
+      // Next schema change: `if (oldVersion < 2) { ... }` here, never edit the rung above.
+    },
+    blocked() {
+      onBlocked?.();
+    },
+    blocking() {
+      // Another tab wants a newer schema: let it upgrade instead of holding it up forever.
+    }
+  });
+}
+
+/** Number of records in every store, for the Settings page and tests. */
+export async function countRecords(db: NightCoreDatabase): Promise<Record<StoreName, number>> {
+  const tx = db.transaction(STORE_NAMES, 'readonly');
+  const counts = await Promise.all(STORE_NAMES.map((store) => tx.objectStore(store).count()));
+  await tx.done;
+  return Object.fromEntries(STORE_NAMES.map((store, i) => [store, counts[i] ?? 0])) as Record<
+    StoreName,
+    number
+  >;
+}

@@ -1,0 +1,69 @@
+/**
+ * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
+ * later issues add fields through new schema versions, never by reinterpreting old ones.
+ */
+
+export type KeyTrust = 'auto' | 'review' | 'revoked';
+
+export interface KeyRow {
+  /** Canonical key id: lowercase hex SHA-256 of the raw 32-byte Ed25519 public key. */
+  id: string;
+  publicKey: Uint8Array;
+  label: string;
+  trust: KeyTrust;
+  /** The format it was imported from and that format's own id (minisign key id, SSH fingerprint). */
+  format: string;
+  nativeId: string;
+  /** Name patterns this key may sign for; empty means any name. */
+  scope: string[];
+  addedAt: number;
+}
+
+export interface PolicyRow {
+  version: number;
+  createdAt: number;
+  /** The policy JSON document exactly as saved. */
+  document: string;
+}
+
+export type RequestState =
+  'pending' | 'auto-approved' | 'rejected' | 'approved' | 'denied' | 'running' | 'done';
+
+export interface RequestRow {
+  id: string;
+  state: RequestState;
+  createdAt: number;
+  /** How it arrived: paste, file, drop, folder, zip, file-handler, share-target, url, inbox. */
+  channel: string;
+  moduleSha256: string;
+  manifestSha256: string | null;
+}
+
+export interface ModuleRow {
+  sha256: string;
+  size: number;
+  bytes: Uint8Array;
+  addedAt: number;
+}
+
+export interface RunRow {
+  id: string;
+  requestId: string;
+  moduleSha256: string;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: string | null;
+}
+
+export interface AuditRow {
+  seq: number;
+  time: number;
+  event: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface MetaRow {
+  name: string;
+  value: unknown;
+}

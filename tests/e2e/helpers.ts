@@ -1,0 +1,40 @@
+import { expect, type Page } from '@playwright/test';
+import { NAV_ITEMS } from '../../src/lib/ui/navigation';
+
+export const PAGES = NAV_ITEMS.map(({ href, label }) => ({ path: href, label }));
+
+/** Opens a page and waits until Svelte has hydrated it (the layout sets data-ready in onMount). */
+export async function gotoReady(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await expect(page.locator('html[data-ready="true"]')).toHaveCount(1);
+}
+
+/**
+ * Records everything that would mean a broken page: console errors, uncaught exceptions, failed
+ * requests and HTTP errors. Call before navigating; read `problems` at the end.
+ */
+export function watchForProblems(page: Page): { problems: string[] } {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  page.on('requestfailed', (request) =>
+    problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`)
+  );
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  return { problems };
+}
+
+/** Waits until a service worker controls the page (after the first online load). */
+export async function waitForServiceWorkerControl(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (navigator.serviceWorker.controller) return;
+    await new Promise<void>((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true })
+    );
+  });
+}
