@@ -65,7 +65,7 @@ export async function serveBuild() {
   try {
     const { url } = await startServer({ port });
     console.log(`\nNight Core is running at ${url}  (Ctrl+C stops it)\n`);
-  } catch (error) {
+  } catch (/** @type {any} */ error) {
     if (error?.code === 'EADDRINUSE') {
       console.error(`Port ${port} is in use. Stop the other server or run: PORT=4174 npm start`);
       process.exit(1);
