@@ -4,6 +4,11 @@
  * tests can run commands in-process.
  */
 import { VERSION } from './version';
+import { CliError } from './io';
+import { inspectCommand } from './commands/inspect';
+import { keygen } from './commands/keygen';
+import { signCommand } from './commands/sign';
+import { verifyCommand } from './commands/verify';
 
 export interface CliIO {
   out: (text: string) => void;
@@ -19,6 +24,22 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   help: { summary: 'Show the commands and what they do.', run: (_args, io) => help(io) },
+  keygen: {
+    summary: 'Write a new Ed25519 key pair (private PEM, public in every format).',
+    run: keygen
+  },
+  sign: {
+    summary: 'Sign a module into a bundle, add a signature, or write a detached one.',
+    run: signCommand
+  },
+  verify: {
+    summary: 'Verify a bundle, a module + detached signature, or a tenant folder/zip.',
+    run: verifyCommand
+  },
+  inspect: {
+    summary: "Show a module's imports, exports, memories and manifest, unverified.",
+    run: inspectCommand
+  },
   version: {
     summary: 'Print the version.',
     run: (_args, io) => {
@@ -35,6 +56,7 @@ function help(io: CliIO): number {
   );
   io.out(`Night Core ${VERSION}: verify, inspect and audit WebAssembly modules offline.\n\n`);
   io.out(`Usage: nightcore <command> [arguments]\n\nCommands:\n${lines.join('\n')}\n`);
+  io.out(`\nRun "nightcore <command> --help" for a command's options. Docs: docs/cli.md\n`);
   return 0;
 }
 
@@ -50,7 +72,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (error) {
-    io.err(`nightcore ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`nightcore ${name}: ${message}\n`);
+    if (error instanceof CliError) return error.exitCode;
+    // node:util parseArgs rejects unknown or malformed options: a usage error.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return 2;
     return 1;
   }
 }

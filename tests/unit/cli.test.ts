@@ -44,3 +44,12 @@ describe('nightcore CLI', () => {
     expect(bad.status).toBe(2);
   });
 });
+
+describe('terminal output', () => {
+  it('turns control and bidi characters from untrusted text into U+FFFD, keeping newlines and tabs', async () => {
+    const { terminalSafe } = await import('../../src/cli/terminal');
+    expect(terminalSafe('name\u001b[31mred\u0007\n\tok\u202etxt.exe\r')).toBe(
+      'name\uFFFD[31mred\uFFFD\n\tok\uFFFDtxt.exe\uFFFD'
+    );
+  });
+});

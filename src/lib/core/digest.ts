@@ -5,8 +5,11 @@
 import { blake2b } from '@noble/hashes/blake2.js';
 import { toHex } from './bytes';
 
+// WebCrypto's types want ArrayBuffer-backed views; our byte arrays never sit on shared memory.
+type Digestible = Uint8Array<ArrayBuffer>;
+
 export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Digestible));
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -14,7 +17,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 export async function sha512(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-512', bytes));
+  return new Uint8Array(await crypto.subtle.digest('SHA-512', bytes as Digestible));
 }
 
 const BLAKE2B_CHUNK = 1 << 20;
