@@ -4,7 +4,8 @@
  * recolour, hide or rewrite what the user reads. JSON output is unaffected: JSON.stringify already
  * escapes control characters.
  */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 
 export function terminalSafe(text: string): string {
   return text.replace(CONTROL, '\uFFFD');

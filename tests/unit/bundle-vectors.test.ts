@@ -5,7 +5,8 @@
 // rewrites them (then review the diff: a changed vector is a changed format).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createBundle, MANIFEST_PAYLOAD_TYPE, pae } from '../../src/lib/core/bundle';
+import { MANIFEST_PAYLOAD_TYPE, pae } from '../../src/lib/core/bundle';
+import { createBundle } from '../../src/lib/core/bundle-write';
 import { fromBase64, fromHex, toBase64, toHex } from '../../src/lib/core/bytes';
 import { sha256Hex } from '../../src/lib/core/digest';
 import * as ed from '@noble/ed25519';

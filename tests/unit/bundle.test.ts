@@ -2,10 +2,8 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  addSignature,
   base64Length,
   BUNDLE_MEDIA_TYPE,
-  createBundle,
   DEFAULT_MAX_MODULE_BYTES,
   MANIFEST_PAYLOAD_TYPE,
   maxBundleBytes,
@@ -14,6 +12,7 @@ import {
   type BundleParseResult,
   type ParsedBundle
 } from '../../src/lib/core/bundle';
+import { addSignature, createBundle } from '../../src/lib/core/bundle-write';
 import { fromBase64, toBase64, toHex } from '../../src/lib/core/bytes';
 import { sha256Hex } from '../../src/lib/core/digest';
 import { publicKeyFromSecret, verifyStrict } from '../../src/lib/core/ed25519';

@@ -14,11 +14,8 @@ import {
 import { parseMinisign, signMinisign, verifyMinisign } from '../../src/lib/core/formats/minisign';
 import { signRaw, verifyRaw } from '../../src/lib/core/formats/raw';
 import { parseSshsig, signSsh, verifySshsig } from '../../src/lib/core/formats/sshsig';
-import {
-  displayKeyId,
-  keyNumberForPublicKey,
-  signSignify
-} from '../../src/lib/core/formats/signify';
+import { displayKeyId, keyNumberForPublicKey } from '../../src/lib/core/formats/common';
+import { signSignify } from '../../src/lib/core/formats/signify';
 
 const MODULE = concatBytes(
   new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),

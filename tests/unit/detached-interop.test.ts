@@ -14,7 +14,8 @@ import { verifyDetachedSignature } from '../../src/lib/core/formats/detached';
 import { signMinisign } from '../../src/lib/core/formats/minisign';
 import { signRaw } from '../../src/lib/core/formats/raw';
 import { parseSshsig, signSsh } from '../../src/lib/core/formats/sshsig';
-import { keyNumberForPublicKey, signSignify } from '../../src/lib/core/formats/signify';
+import { keyNumberForPublicKey } from '../../src/lib/core/formats/common';
+import { signSignify } from '../../src/lib/core/formats/signify';
 
 const PACKAGES: Record<string, string> = {
   minisign: 'minisign',

@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  compareSemver,
-  parseManifest,
-  parseRfc3339,
-  parseSemver,
-  type ManifestResult
-} from '../../src/lib/core/manifest';
+import { parseManifest, type ManifestResult } from '../../src/lib/core/manifest';
+import { compareSemver, parseSemver } from '../../src/lib/core/semver';
+import { parseRfc3339 } from '../../src/lib/core/time';
 
 const SHA = 'ab'.repeat(32);
 const BASE = { name: 'hello', version: '1.0.0', module: { sha256: SHA, size: 42 } };

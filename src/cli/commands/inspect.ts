@@ -1,7 +1,7 @@
 import { parseBundle } from '$lib/core/bundle';
 import { sha256Hex } from '$lib/core/digest';
 import { parseManifest } from '$lib/core/manifest';
-import { detectInput } from '$lib/core/verify';
+import { detectInput } from '$lib/core/detect-input';
 import { requiredCapabilities } from '$lib/core/wasm/capabilities';
 import { inspectWasm, type WasmInspection } from '$lib/core/wasm/inspect';
 import { parseArgs } from 'node:util';
@@ -65,6 +65,11 @@ export async function inspectCommand(argv: string[], io: CliIO): Promise<number>
   return 0;
 }
 
+/** Names come from the module: plain ones as they are, anything else JSON-quoted (escaped). */
+function shown(name: string): string {
+  return /^[\x21-\x7e]{1,200}$/.test(name) ? name : JSON.stringify(name.slice(0, 200));
+}
+
 function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
@@ -79,7 +84,8 @@ function printInspection(
   if (manifestText !== null) {
     // The bytes as signed, not a re-serialization (bin.ts keeps control characters off the terminal).
     io.out('manifest (UNVERIFIED: run nightcore verify to check who signed it)\n');
-    io.out(`${manifestText}\n\n`);
+    // Every line prefixed, so manifest text cannot pass for the tool's own output lines.
+    io.out(`${manifestText.replace(/\n$/, '').replace(/^/gm, '  | ')}\n\n`);
   }
   line('sha256', sha256);
   line('size', `${w.size} bytes`);
@@ -92,10 +98,10 @@ function printInspection(
   io.out('imports\n');
   for (const i of w.imports) {
     const tag = i.refused ? 'REFUSED' : (i.capability ?? (i.wasi ? 'baseline' : 'FOREIGN'));
-    io.out(`  ${`${i.module}.${i.name}`.padEnd(46)} ${i.kind.padEnd(7)} ${tag}\n`);
+    io.out(`  ${`${shown(i.module)}.${shown(i.name)}`.padEnd(46)} ${i.kind.padEnd(7)} ${tag}\n`);
   }
   io.out('exports\n');
-  for (const e of w.exports) io.out(`  ${e.name.padEnd(46)} ${e.kind}\n`);
+  for (const e of w.exports) io.out(`  ${shown(e.name).padEnd(46)} ${e.kind}\n`);
   io.out('memories\n');
   for (const m of w.memories) {
     const max = m.max === null ? 'no maximum' : `max ${m.max} pages`;
@@ -111,6 +117,6 @@ function printInspection(
   if (w.tables.length) line('tables', String(w.tables.length));
   if (w.startFunction !== null)
     line('start', `function ${w.startFunction} (runs at instantiation)`);
-  if (w.customSections.length) line('custom', w.customSections.join(', '));
-  if (w.foreignImports.length) line('FOREIGN', w.foreignImports.join(', '));
+  if (w.customSections.length) line('custom', w.customSections.map(shown).join(', '));
+  if (w.foreignImports.length) line('FOREIGN', w.foreignImports.map(shown).join(', '));
 }

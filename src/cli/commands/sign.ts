@@ -1,4 +1,4 @@
-import { addSignature, createBundle } from '$lib/core/bundle';
+import { addSignature, createBundle } from '$lib/core/bundle-write';
 import { utf8, fromUtf8 } from '$lib/core/bytes';
 import { sha256Hex } from '$lib/core/digest';
 import { signMinisign } from '$lib/core/formats/minisign';

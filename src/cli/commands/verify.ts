@@ -1,11 +1,6 @@
-import {
-  verify,
-  detectInput,
-  type Verdict,
-  type VerifyInput,
-  type VerifyOptions
-} from '$lib/core/verify';
-import { parseRfc3339 } from '$lib/core/manifest';
+import { verify, type Verdict, type VerifyInput, type VerifyOptions } from '$lib/core/verify';
+import { detectInput } from '$lib/core/detect-input';
+import { parseRfc3339 } from '$lib/core/time';
 import type { TrustedKey } from '$lib/core/verdict';
 import { parseArgs } from 'node:util';
 import { basename } from 'node:path';

@@ -98,12 +98,13 @@ export function toTrustedKey(
   };
   if (options.label !== undefined) trusted.label = options.label;
   if (parsed.keyNumber !== undefined) trusted.keyNumber = parsed.keyNumber;
-  const namespaces = parsed.format === 'allowed-signers' ? (parsed.namespaces ?? []) : [];
-  const namespace =
-    options.namespace !== undefined && namespaces.includes(options.namespace)
-      ? options.namespace
-      : namespaces[0];
-  if (namespace !== undefined) trusted.sshNamespace = namespace;
+  // The namespace a key signs under is the user's choice (options.namespace). An allowed_signers
+  // line's namespaces only restrict it: taking its first namespace would let a signature made for
+  // another tool ("git", "file") count as approval to run a module.
+  if (options.namespace !== undefined) trusted.sshNamespace = options.namespace;
+  if (parsed.format === 'allowed-signers' && parsed.namespaces !== undefined) {
+    trusted.sshAllowedNamespaces = [...parsed.namespaces];
+  }
   return trusted;
 }
 

@@ -15,6 +15,8 @@
  *   and ignored; they never make a manifest invalid.
  */
 import { parseJsonBytes, type JsonObject, type JsonValue } from './json';
+import { parseSemver } from './semver';
+import { parseRfc3339 } from './time';
 import { reason, type Reason, type ReasonCode } from './verdict';
 
 export const CAPABILITIES = [
@@ -60,7 +62,6 @@ export type ManifestResult =
 
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export const MAX_NAME_LENGTH = 128;
-export const MAX_VERSION_LENGTH = 128;
 export const MAX_PUBLISHER_LENGTH = 256;
 export const MAX_DESCRIPTION_LENGTH = 4096;
 export const MAX_ARGS = 1024;
@@ -379,110 +380,6 @@ class Reader {
 
 function isCapability(text: string): text is Capability {
   return (CAPABILITIES as readonly string[]).includes(text);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Semantic versions (semver 2.0.0) and RFC 3339 times.
-
-const SEMVER_RE =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-
-export interface SemVer {
-  /** Major, minor, patch as digit strings (any length; no leading zeros). */
-  core: [string, string, string];
-  prerelease: string[];
-  build: string[];
-}
-
-/** Parses a semver 2.0.0 version strictly (no `v` prefix, no leading zeros), or null. */
-export function parseSemver(text: string): SemVer | null {
-  if (typeof text !== 'string' || text.length > MAX_VERSION_LENGTH) return null;
-  const match = SEMVER_RE.exec(text);
-  if (match === null) return null;
-  return {
-    core: [match[1]!, match[2]!, match[3]!],
-    prerelease: match[4] === undefined ? [] : match[4].split('.'),
-    build: match[5] === undefined ? [] : match[5].split('.')
-  };
-}
-
-/**
- * Semver precedence: -1, 0 or 1 as `a` is lower than, equal to or higher than `b` (build
- * metadata ignored, as semver says), or null when either is not a valid version.
- */
-export function compareSemver(a: string, b: string): -1 | 0 | 1 | null {
-  const x = parseSemver(a);
-  const y = parseSemver(b);
-  if (x === null || y === null) return null;
-  for (let i = 0; i < 3; i++) {
-    const order = compareDigits(x.core[i]!, y.core[i]!);
-    if (order !== 0) return order;
-  }
-  if (x.prerelease.length === 0 || y.prerelease.length === 0) {
-    return x.prerelease.length === y.prerelease.length ? 0 : x.prerelease.length === 0 ? 1 : -1;
-  }
-  for (let i = 0; i < Math.max(x.prerelease.length, y.prerelease.length); i++) {
-    const p = x.prerelease[i];
-    const q = y.prerelease[i];
-    if (p === undefined) return -1;
-    if (q === undefined) return 1;
-    const pNum = /^\d+$/.test(p);
-    const qNum = /^\d+$/.test(q);
-    const order =
-      pNum && qNum ? compareDigits(p, q) : pNum ? -1 : qNum ? 1 : p < q ? -1 : p > q ? 1 : 0;
-    if (order !== 0) return order;
-  }
-  return 0;
-}
-
-function compareDigits(a: string, b: string): -1 | 0 | 1 {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const RFC3339_RE =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * Parses an RFC 3339 date-time (section 5.6) to epoch milliseconds, or null. Strict: every field
- * present and in range (including the day of the month in leap years), `T` and `Z` in either
- * case as the RFC allows, an offset of `Z` or ±hh:mm, fractions beyond milliseconds truncated.
- * A leap second (`:60`) is accepted and counts as the first millisecond of the next minute.
- */
-export function parseRfc3339(text: string): number | null {
-  if (typeof text !== 'string') return null;
-  const m = RFC3339_RE.exec(text);
-  if (m === null) return null;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth(year!, month!)) return null;
-  if (hour! > 23 || minute! > 59 || second! > 60) return null;
-  let offset = 0;
-  if (m[9] !== undefined) {
-    const offHours = Number(m[10]);
-    const offMinutes = Number(m[11]);
-    if (offHours > 23 || offMinutes > 59) return null;
-    offset = (m[9] === '-' ? -1 : 1) * (offHours * 60 + offMinutes) * 60_000;
-  }
-  const fraction = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  const days = daysFromCivil(year!, month!, day!);
-  return (
-    days * 86_400_000 + hour! * 3_600_000 + minute! * 60_000 + second! * 1000 + fraction - offset
-  );
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
 }
 
 // ---------------------------------------------------------------------------------------------

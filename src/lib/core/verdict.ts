@@ -18,7 +18,8 @@ export type ReasonArea =
   | 'signify'
   | 'raw'
   | 'tenant'
-  | 'wasm';
+  | 'wasm'
+  | 'audit';
 
 export type ReasonCode = `${ReasonArea}.${string}`;
 
@@ -41,8 +42,16 @@ export interface TrustedKey {
   id: string;
   publicKey: Uint8Array;
   label?: string;
-  /** SSHSIG namespace this key signs under; `nightcore` when absent. */
+  /**
+   * SSHSIG namespace this key signs under, set only by the user's own choice for this key; when
+   * absent, the verifier's namespace (default `nightcore`) is required.
+   */
   sshNamespace?: string;
+  /**
+   * An allowed_signers line's `namespaces="…"` patterns: a restriction the key's owner wrote. The
+   * required namespace must match one; it never replaces the required namespace.
+   */
+  sshAllowedNamespaces?: string[];
   /**
    * The 8-byte key number minisign and signify put in keys and signatures (lowercase hex of the
    * bytes in file order; minisign's own display prints them reversed), when the key was

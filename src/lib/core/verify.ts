@@ -7,13 +7,12 @@
  * something: a bundle with a digest mismatch and an untrusted signer reports both. An
  * unexpected exception becomes the reason `input.internal` (a bug, never an expected outcome).
  */
-import { bytesEqual } from './bytes';
-import { DEFAULT_MAX_MODULE_BYTES, pae, parseBundle, type ParsedBundle } from './bundle';
+import { DEFAULT_MAX_MODULE_BYTES } from './bundle';
 import { sha256Hex } from './digest';
-import { publicKeyProblem, verifyStrict } from './ed25519';
+import { publicKeyProblem } from './ed25519';
 import { detectSignatureFormat, verifyDetachedSignature } from './formats/detached';
 import { readTenantFiles, unzipTenant, verifyTenant } from './formats/tenant';
-import { parseManifest, type Manifest } from './manifest';
+import type { Manifest } from './manifest';
 import {
   reason,
   type DetachedVerification,
@@ -21,6 +20,7 @@ import {
   type Reason,
   type TrustedKey
 } from './verdict';
+import { thresholdReason, verifyBundle } from './verify-bundle';
 
 export type VerifyInput =
   | { kind: 'bundle'; bytes: Uint8Array }
@@ -67,10 +67,8 @@ export interface Verdict {
   claimedKeyId?: string | null;
 }
 
-/** How far in the future a manifest's `created` may be before it is noted (clock skew). */
-export const CREATED_FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
-
-interface Resolved {
+/** VerifyOptions with the defaults filled in. */
+export interface Resolved {
   now: number;
   threshold: number;
   namespace: string | undefined;
@@ -95,8 +93,10 @@ export async function verify(
       maxModuleBytes: options.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES
     };
     switch (input.kind) {
-      case 'bundle':
-        return await verifyBundle(input.bytes, keys, resolved);
+      case 'bundle': {
+        const verdict = emptyVerdict('bundle');
+        return finish(verdict, await verifyBundle(input.bytes, keys, resolved, verdict));
+      }
       case 'detached':
         return await verifyDetached(input.module, input.signature, input.name, keys, resolved);
       case 'tenant':
@@ -125,161 +125,6 @@ export async function verify(
   }
 }
 
-async function verifyBundle(
-  bytes: Uint8Array,
-  keys: readonly TrustedKey[],
-  options: Resolved
-): Promise<Verdict> {
-  const verdict = emptyVerdict('bundle');
-  const parsed = parseBundle(bytes, { maxModuleBytes: options.maxModuleBytes });
-  if (!parsed.ok) return finish(verdict, parsed.reasons);
-  const reasons: Reason[] = [];
-  verdict.moduleBytes = parsed.module;
-  verdict.manifestBytes = parsed.manifestBytes;
-  verdict.module = { sha256: await sha256Hex(parsed.module), size: parsed.module.length };
-  verdict.manifestSha256 = await sha256Hex(parsed.manifestBytes);
-
-  // 1. Signatures, over PAE(payloadType, manifest bytes as signed).
-  await checkSignatures(parsed, keys, options.threshold, verdict, reasons);
-
-  // 2. The manifest, parsed from the exact payload bytes.
-  const manifest = parseManifest(parsed.manifestBytes);
-  verdict.notes.push(...manifest.notes);
-  verdict.unknownManifestKeys = manifest.unknownKeys;
-  if (!manifest.ok) {
-    reasons.push(...manifest.reasons);
-    return finish(verdict, reasons);
-  }
-  const m = manifest.manifest;
-  verdict.manifest = m;
-  verdict.name = m.name;
-
-  // 3. The module is the one the manifest names.
-  if (m.module.sha256 !== verdict.module.sha256) {
-    reasons.push(
-      reason(
-        'module.digest-mismatch',
-        `The module's SHA-256 is ${verdict.module.sha256}, but the signed manifest says ${m.module.sha256}: the module is not the one that was signed.`
-      )
-    );
-  }
-  if (m.module.size !== verdict.module.size) {
-    reasons.push(
-      reason(
-        'module.size-mismatch',
-        `The module is ${verdict.module.size} bytes, but the signed manifest says ${m.module.size}.`
-      )
-    );
-  }
-
-  // 4. Time.
-  if (m.expiresMs !== null && m.expiresMs < options.now) {
-    reasons.push(
-      reason('manifest.expired', `The bundle expired at ${m.expires}; it is no longer accepted.`)
-    );
-  }
-  if (m.createdMs !== null && m.createdMs > options.now + CREATED_FUTURE_TOLERANCE_MS) {
-    verdict.notes.push(
-      reason(
-        'manifest.created-in-future',
-        `The manifest says it was created at ${m.created}, which is in the future (check the clocks).`
-      )
-    );
-  }
-  return finish(verdict, reasons);
-}
-
-interface UsableKey {
-  id: string;
-  publicKey: Uint8Array;
-  /** Texts a signature's keyid hint may use to name this key (lowercase). */
-  names: Set<string>;
-}
-
-async function checkSignatures(
-  bundle: ParsedBundle,
-  keys: readonly TrustedKey[],
-  threshold: number,
-  verdict: Verdict,
-  reasons: Reason[]
-): Promise<void> {
-  const usable = await usableKeys(keys, verdict.notes);
-  const message = pae(bundle.payloadType, bundle.manifestBytes);
-  const signers = new Set<string>();
-  let invalidFromTrusted = 0;
-  bundle.signatures.forEach(({ keyid, sig }, index) => {
-    const hint = keyid.toLowerCase();
-    const hinted = usable.filter((key) => key.names.has(hint));
-    // The hint is unauthenticated: try the hinted keys first, then every other trusted key.
-    const ordered = [...hinted, ...usable.filter((key) => !key.names.has(hint))];
-    const by = ordered.find((key) => verifyStrict(sig, message, key.publicKey));
-    const label = `Signature ${index + 1}${keyid === '' ? '' : ` (key hint ${JSON.stringify(keyid.slice(0, 80))})`}`;
-    if (by !== undefined) {
-      signers.add(by.id);
-    } else if (hinted.length > 0) {
-      invalidFromTrusted++;
-      verdict.notes.push(
-        reason(
-          'signature.invalid',
-          `${label} names a trusted key but does not verify: the manifest or the signature was changed, or the signature is malformed.`
-        )
-      );
-    } else {
-      verdict.notes.push(
-        reason('signature.untrusted', `${label} does not verify under any trusted key.`)
-      );
-    }
-  });
-  verdict.signers = [...signers];
-  if (signers.size === 0) {
-    if (invalidFromTrusted > 0) {
-      reasons.push(
-        reason(
-          'signature.invalid',
-          'No signature verifies: a signature naming a trusted key fails, so the manifest or the signature was changed.'
-        )
-      );
-    } else {
-      const why =
-        usable.length === 0 ? 'no usable key is pinned' : 'none of them is by a pinned key';
-      reasons.push(
-        reason(
-          'signature.untrusted',
-          `The bundle has ${bundle.signatures.length} signature${bundle.signatures.length === 1 ? '' : 's'}, but ${why}.`
-        )
-      );
-    }
-  } else if (signers.size < threshold) {
-    reasons.push(thresholdReason(signers.size, threshold));
-  }
-}
-
-/** The pinned keys that can verify anything, deduplicated by canonical id; notes the rest. */
-async function usableKeys(keys: readonly TrustedKey[], notes: Reason[]): Promise<UsableKey[]> {
-  const out: UsableKey[] = [];
-  for (const key of keys) {
-    const problem = publicKeyProblem(key.publicKey);
-    const label = typeof key.label === 'string' ? JSON.stringify(key.label.slice(0, 80)) : key.id;
-    if (problem !== null) {
-      notes.push(reason('key.unusable', `The pinned key ${label} is ignored: ${problem}.`));
-      continue;
-    }
-    const id = await sha256Hex(key.publicKey);
-    const existing = out.find((k) => bytesEqual(k.publicKey, key.publicKey));
-    const names = existing?.names ?? new Set<string>([id]);
-    if (typeof key.id === 'string' && key.id !== '') names.add(key.id.toLowerCase());
-    if (existing === undefined) out.push({ id, publicKey: key.publicKey, names });
-  }
-  return out;
-}
-
-function thresholdReason(count: number, threshold: number): Reason {
-  return reason(
-    'signature.threshold',
-    `${count} trusted key${count === 1 ? '' : 's'} signed; the policy requires ${threshold} distinct trusted keys.`
-  );
-}
-
 async function verifyDetached(
   module: Uint8Array,
   signature: Uint8Array,
@@ -291,8 +136,11 @@ async function verifyDetached(
   verdict.name = name;
   const tooBig = await takeModule(verdict, module, options);
   if (tooBig !== null) return finish(verdict, [tooBig]);
+  const notWasm = wasmMagicReason(module);
+  if (notWasm !== null) return finish(verdict, [notWasm]);
+  const trusted = await canonicalKeys(keys, verdict.notes);
   const detachedOptions = options.namespace === undefined ? {} : { namespace: options.namespace };
-  const result = await verifyDetachedSignature(signature, module, keys, detachedOptions);
+  const result = await verifyDetachedSignature(signature, module, trusted, detachedOptions);
   if (result.trustedComment !== undefined) verdict.trustedComment = result.trustedComment;
   if (result.untrustedComment !== undefined) verdict.untrustedComment = result.untrustedComment;
   return finishDetached(verdict, result, options.threshold);
@@ -309,8 +157,11 @@ async function verifyTenantFiles(
   verdict.name = 'module.wasm';
   const tooBig = await takeModule(verdict, read.layout.module, options);
   if (tooBig !== null) return finish(verdict, [tooBig]);
+  const notWasm = wasmMagicReason(read.layout.module);
+  if (notWasm !== null) return finish(verdict, [notWasm]);
+  const trusted = await canonicalKeys(keys, verdict.notes);
   const tenantOptions = options.namespace === undefined ? {} : { namespace: options.namespace };
-  const result = await verifyTenant(read.layout, keys, tenantOptions);
+  const result = await verifyTenant(read.layout, trusted, tenantOptions);
   verdict.claimedKeyId = result.claimedKeyId;
   return finishDetached(verdict, result, options.threshold);
 }
@@ -327,6 +178,38 @@ async function verifyUnsigned(
   return finish(verdict, [
     reason('signature.missing', 'The module is not signed, so no pinned key vouches for it.')
   ]);
+}
+
+/**
+ * The pinned keys with their canonical ids (SHA-256 of the key bytes), whatever id the caller
+ * gave, and without unusable keys (noted). A detached verifier reports signers by key id, so the
+ * same key pinned twice under two ids must not count as two signers towards a threshold.
+ */
+async function canonicalKeys(keys: readonly TrustedKey[], notes: Reason[]): Promise<TrustedKey[]> {
+  const out: TrustedKey[] = [];
+  for (const key of keys) {
+    const problem = publicKeyProblem(key.publicKey);
+    if (problem !== null) {
+      const label = typeof key.label === 'string' ? JSON.stringify(key.label.slice(0, 80)) : key.id;
+      notes.push(reason('key.unusable', `The pinned key ${label} is ignored: ${problem}.`));
+      continue;
+    }
+    out.push({ ...key, id: await sha256Hex(key.publicKey) });
+  }
+  return out;
+}
+
+/**
+ * A detached signature covers whatever bytes it was made over: without this check a signature
+ * over something else (a bundle's PAE bytes, a hash) would "verify" as a module.
+ */
+function wasmMagicReason(module: Uint8Array): Reason | null {
+  const magic = [0x00, 0x61, 0x73, 0x6d];
+  if (module.length >= 8 && magic.every((byte, i) => module[i] === byte)) return null;
+  return reason(
+    'module.not-wasm',
+    'The signed file is not a WebAssembly module (it does not start with the \\0asm header).'
+  );
 }
 
 /** Records the module and its digest, or returns why it is refused for its size. */
@@ -450,46 +333,4 @@ function finish(verdict: Verdict, reasons: Reason[]): Verdict {
   verdict.reasons = reasons;
   verdict.ok = reasons.length === 0;
   return verdict;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-export type DetectedInput = 'bundle' | 'wasm' | 'zip' | 'signature' | 'unknown';
-
-const BUNDLE_MARKER = new TextEncoder().encode('"nightcoreBundle"');
-const SIGNATURE_EXTENSIONS = ['.minisig', '.sig', '.sshsig'];
-
-/**
- * What some bytes look like, to route them at intake: a wasm module (magic), a zip (local file
- * or empty-archive header), a bundle (a JSON object naming "nightcoreBundle" near the start, or
- * a `.ncb` file), a detached signature (any format formats/detached recognizes, or a signature
- * file extension). A guess only: verify() decides.
- */
-export function detectInput(bytes: Uint8Array, name?: string): DetectedInput {
-  if (!(bytes instanceof Uint8Array)) return 'unknown';
-  const lower = typeof name === 'string' ? name.toLowerCase() : '';
-  const startsWith = (...prefix: number[]) => prefix.every((b, i) => bytes[i] === b);
-  if (startsWith(0x00, 0x61, 0x73, 0x6d)) return 'wasm';
-  if (startsWith(0x50, 0x4b, 0x03, 0x04) || startsWith(0x50, 0x4b, 0x05, 0x06)) return 'zip';
-  let first = 0;
-  while (first < bytes.length && [0x20, 0x09, 0x0a, 0x0d].includes(bytes[first]!)) first++;
-  if (bytes[first] === 0x7b) {
-    const head = bytes.subarray(first, first + 64 * 1024);
-    if (lower.endsWith('.ncb') || indexOf(head, BUNDLE_MARKER) >= 0) return 'bundle';
-  }
-  try {
-    if (detectSignatureFormat(bytes) !== null) return 'signature';
-  } catch {
-    // A detector that throws has not recognized the bytes.
-  }
-  if (SIGNATURE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return 'signature';
-  return 'unknown';
-}
-
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
 }

@@ -19,9 +19,9 @@ import {
   inputProblem,
   MAX_SIGNATURE_FILE_BYTES,
   signatureLines,
-  UNTRUSTED_COMMENT_PREFIX,
-  verifySignify
-} from './signify';
+  UNTRUSTED_COMMENT_PREFIX
+} from './common';
+import { verifySignify } from './signify';
 
 export type DetachedFormat = 'minisign' | 'sshsig' | 'signify' | 'raw-ed25519';
 

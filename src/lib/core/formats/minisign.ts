@@ -3,7 +3,7 @@
  *   `ED` Ed25519 over BLAKE2b-512(message) (the default since minisign 0.8, "prehashed")
  *   `Ed` Ed25519 over the message itself (legacy, `minisign -S -l`)
  *
- * The file is four lines (text rules as in signify.ts, signatureLines):
+ * The file is four lines (text rules as in common.ts, signatureLines):
  *   untrusted comment: <text>                      covered by nothing; shown as untrusted
  *   base64(alg(2) || keynum(8) || sig(64))
  *   trusted comment: <text>
@@ -26,7 +26,7 @@ import {
   UNTRUSTED_COMMENT_PREFIX,
   untrustedCommentNote,
   verifyByKeyNumber
-} from './signify';
+} from './common';
 
 export const TRUSTED_COMMENT_PREFIX = 'trusted comment: ';
 /** minisign's COMMENTMAXBYTES and TRUSTEDCOMMENTMAXBYTES (whole line, prefix and newline in). */

@@ -7,7 +7,7 @@
 import { DecodeError, fromBase64, fromHex, fromUtf8 } from '../bytes';
 import { sign, verifyStrict } from '../ed25519';
 import { reason, type DetachedVerification, type Reason, type TrustedKey } from '../verdict';
-import { checkSeed, detachedResult, inputProblem, noKeysPinned } from './signify';
+import { checkSeed, detachedResult, inputProblem, noKeysPinned } from './common';
 
 export const RAW_SIGNATURE_LENGTH = 64;
 /** Longest text form we read: 128 hex digits plus generous surrounding whitespace. */

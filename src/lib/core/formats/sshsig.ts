@@ -28,7 +28,7 @@ import {
   type Reason,
   type TrustedKey
 } from '../verdict';
-import { checkSeed, detachedResult, inputProblem, signatureLines } from './signify';
+import { checkSeed, detachedResult, inputProblem, signatureLines } from './common';
 
 export const SSHSIG_BEGIN = '-----BEGIN SSH SIGNATURE-----';
 export const SSHSIG_END = '-----END SSH SIGNATURE-----';
@@ -214,8 +214,25 @@ async function fingerprint(publicKey: Uint8Array): Promise<string> {
 }
 
 /**
- * Verifies an SSHSIG: the embedded key must be pinned, the namespace must be the key's own
- * (`sshNamespace`), else options.namespace, else "nightcore", and the signature must verify.
+ * An OpenSSH pattern list, as in allowed_signers' namespaces option: `*` matches any run, `?` one
+ * character; a name is allowed when a plain pattern matches it and no `!`-negated one does.
+ */
+function namespaceAllowed(name: string, patterns: readonly string[]): boolean {
+  const matches = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`
+    ).test(name);
+  if (patterns.some((p) => p.startsWith('!') && matches(p.slice(1)))) return false;
+  return patterns.some((p) => !p.startsWith('!') && matches(p));
+}
+
+/**
+ * Verifies an SSHSIG: the embedded key must be pinned, the namespace must be the one the user set
+ * for the key (`sshNamespace`), else options.namespace, else "nightcore"; an allowed_signers
+ * restriction (`sshAllowedNamespaces`) must admit it; and the signature must verify.
  */
 export async function verifySshsig(
   signature: Uint8Array,
@@ -259,7 +276,16 @@ export async function verifySshsig(
   const verified = verifyStrict(sig.signature, data, sig.publicKey);
   for (const key of matches) {
     const expected = key.sshNamespace ?? defaultNamespace;
-    if (sig.namespace !== expected) {
+    const allowed = key.sshAllowedNamespaces;
+    if (allowed !== undefined && !namespaceAllowed(expected, allowed)) {
+      reasons.push(
+        reason(
+          'sshsig.namespace-not-allowed',
+          `The pinned key's allowed_signers line limits it to namespaces ${JSON.stringify(allowed.join(','))}, ` +
+            `which do not include the required namespace ${JSON.stringify(expected)}.`
+        )
+      );
+    } else if (sig.namespace !== expected) {
       reasons.push(
         namespaceReason(
           expected,

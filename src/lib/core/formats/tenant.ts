@@ -20,7 +20,7 @@ import {
   type TrustedKey
 } from '../verdict';
 import { verifyRaw } from './raw';
-import { detachedResult } from './signify';
+import { detachedResult } from './common';
 
 const MiB = 1024 * 1024;
 
