@@ -5,6 +5,7 @@
  */
 import { VERSION } from './version';
 import { CliError } from './io';
+import { auditCommand } from './commands/audit';
 import { inspectCommand } from './commands/inspect';
 import { keygen } from './commands/keygen';
 import { signCommand } from './commands/sign';
@@ -39,6 +40,10 @@ const COMMANDS: Record<string, Command> = {
   inspect: {
     summary: "Show a module's imports, exports, memories and manifest, unverified.",
     run: inspectCommand
+  },
+  audit: {
+    summary: 'Verify an exported audit log, or prove one record is in it.',
+    run: auditCommand
   },
   version: {
     summary: 'Print the version.',

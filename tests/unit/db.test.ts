@@ -6,7 +6,7 @@ let counter = 0;
 const freshName = () => `nightcore-test-${++counter}`;
 
 describe('storage/db', () => {
-  it('creates every store and index of schema v1', async () => {
+  it('creates every store and index of the current schema', async () => {
     const db = await openNightCoreDB({ name: freshName() });
     expect(db.version).toBe(DB_VERSION);
     expect([...db.objectStoreNames].sort()).toEqual([...STORE_NAMES].sort());
@@ -20,7 +20,14 @@ describe('storage/db', () => {
       'byState'
     ]);
     expect([...tx.objectStore('runs').indexNames].sort()).toEqual(['byRequest', 'byStarted']);
-    expect([...tx.objectStore('audit').indexNames].sort()).toEqual(['byEvent', 'byTime']);
+    expect([...tx.objectStore('audit').indexNames].sort()).toEqual([
+      'byEvent',
+      'byKey',
+      'byModule',
+      'byRun',
+      'byTime'
+    ]);
+    expect(tx.objectStore('checkpoints').keyPath).toBe('size');
     db.close();
   });
 
@@ -36,6 +43,7 @@ describe('storage/db', () => {
       modules: 1,
       runs: 0,
       audit: 0,
+      checkpoints: 0,
       meta: 0
     });
     const row = await db.get('modules', 'ab'.repeat(32));
@@ -51,6 +59,20 @@ describe('storage/db', () => {
     const second = await openNightCoreDB({ name });
     expect(await second.get('meta', 'theme')).toEqual({ name: 'theme', value: 'dark' });
     second.close();
+  });
+
+  it('climbs the ladder from a saved v1 database, keeping its data', async () => {
+    const name = freshName();
+    const v1 = await openNightCoreDB({ name, version: 1 });
+    await v1.put('meta', { name: 'kept', value: 42 });
+    expect(v1.objectStoreNames.contains('checkpoints')).toBe(false);
+    v1.close();
+    const current = await openNightCoreDB({ name });
+    expect(current.version).toBe(DB_VERSION);
+    expect(await current.get('meta', 'kept')).toEqual({ name: 'kept', value: 42 });
+    expect(current.objectStoreNames.contains('checkpoints')).toBe(true);
+    expect([...current.transaction('audit').store.indexNames]).toContain('byRun');
+    current.close();
   });
 
   it('refuses to open a database from a newer version instead of corrupting it', async () => {

@@ -1,5 +1,6 @@
 import { countRecords, type StoreName } from '$lib/storage/db';
 import { database } from './database';
+import { auditLog } from './audit-log.svelte';
 
 export type PersistenceState = 'unknown' | 'unsupported' | 'persisted' | 'not-persisted' | 'denied';
 
@@ -49,6 +50,11 @@ export class StorageStatus {
     try {
       const granted = await navigator.storage.persist();
       this.persistence = granted ? 'persisted' : 'denied';
+      await auditLog.record({
+        event: 'settings.changed',
+        subject: {},
+        details: { setting: 'persistent-storage', requested: true, granted }
+      });
     } catch (error) {
       this.error = `Could not ask for persistent storage: ${error instanceof Error ? error.message : String(error)}`;
     }

@@ -12,6 +12,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type {
   AuditRow,
+  CheckpointRow,
   KeyRow,
   MetaRow,
   ModuleRow,
@@ -21,7 +22,7 @@ import type {
 } from './records';
 
 export const DB_NAME = 'nightcore';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export interface NightCoreDB extends DBSchema {
   /** Pinned public keys, by canonical key id (lowercase hex SHA-256 of the raw 32-byte key). */
@@ -39,7 +40,13 @@ export interface NightCoreDB extends DBSchema {
   /** Runs and their outcomes. */
   runs: { key: string; value: RunRow; indexes: { byRequest: string; byStarted: number } };
   /** The append-only, hash-chained audit log, by sequence number. */
-  audit: { key: number; value: AuditRow; indexes: { byEvent: string; byTime: number } };
+  audit: {
+    key: number;
+    value: AuditRow;
+    indexes: { byEvent: string; byTime: number; byModule: string; byKey: string; byRun: string };
+  };
+  /** Signed checkpoints of the audit log, by tree size (v2). */
+  checkpoints: { key: number; value: CheckpointRow };
   /** Small named values: settings, the device key, the last exported checkpoint. */
   meta: { key: string; value: MetaRow };
 }
@@ -53,6 +60,7 @@ export const STORE_NAMES = [
   'modules',
   'runs',
   'audit',
+  'checkpoints',
   'meta'
 ] as const satisfies readonly (keyof NightCoreDB & string)[];
 export type StoreName = (typeof STORE_NAMES)[number];
@@ -63,8 +71,10 @@ export function openNightCoreDB(
 ): Promise<NightCoreDatabase> {
   const { name = DB_NAME, version = DB_VERSION, onBlocked } = options;
   return openDB<NightCoreDB>(name, version, {
-    upgrade(db, oldVersion) {
-      if (oldVersion < 1) {
+    upgrade(db, oldVersion, newVersion, tx) {
+      // Rungs up to the version asked for (tests open older versions to test the climb).
+      const target = newVersion ?? version;
+      if (oldVersion < 1 && target >= 1) {
         const keys = db.createObjectStore('keys', { keyPath: 'id' });
         keys.createIndex('byTrust', 'trust');
         db.createObjectStore('policies', { keyPath: 'version' });
@@ -81,7 +91,16 @@ export function openNightCoreDB(
         audit.createIndex('byTime', 'time');
         db.createObjectStore('meta', { keyPath: 'name' });
       }
-      // Next schema change: `if (oldVersion < 2) { ... }` here, never edit the rung above.
+      if (oldVersion < 2 && target >= 2) {
+        // Audit records carry their subject: index it for the Audit page's filters and for
+        // finding runs that started without an outcome.
+        const audit = tx.objectStore('audit');
+        audit.createIndex('byModule', 'subject.moduleSha256');
+        audit.createIndex('byKey', 'subject.keyIds', { multiEntry: true });
+        audit.createIndex('byRun', 'subject.runId');
+        db.createObjectStore('checkpoints', { keyPath: 'size' });
+      }
+      // Next schema change: `if (oldVersion < 3 && target >= 3) { ... }` here, never edit the rungs above.
     },
     blocked() {
       onBlocked?.();

@@ -1,3 +1,6 @@
+import type { AuditRecord } from '$lib/core/audit/record';
+import type { CompactRange } from '$lib/core/audit/merkle';
+
 /**
  * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
  * later issues add fields through new schema versions, never by reinterpreting old ones.
@@ -55,12 +58,22 @@ export interface RunRow {
   outcome: string | null;
 }
 
-export interface AuditRow {
-  seq: number;
-  time: number;
-  event: string;
-  prevHash: string;
-  hash: string;
+/**
+ * One audit record as stored: the hash-chained record itself (core/audit/record.ts) plus the
+ * Merkle compact range after appending it, so the tree root at any size is one read away.
+ */
+export interface AuditRow extends AuditRecord {
+  range: CompactRange;
+}
+
+/** A signed checkpoint (C2SP signed note) of the audit log at one tree size. */
+export interface CheckpointRow {
+  size: number;
+  rootHash: string;
+  note: string;
+  createdAt: number;
+  /** When it was last exported (downloaded), or null. */
+  exportedAt: number | null;
 }
 
 export interface MetaRow {

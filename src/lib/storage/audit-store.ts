@@ -1,0 +1,225 @@
+/**
+ * The audit log in IndexedDB: append-only, hash-chained, with a Merkle compact range stored on
+ * every row and signed checkpoints every CHECKPOINT_EVERY records.
+ *
+ * Appends are serialized across tabs with a Web Lock, and inside it the head is re-read, so two
+ * tabs can never both extend the same head. Each row is written with add(), never put(): even a
+ * writer that bypassed the lock could not overwrite a sequence number. Hashes are computed before
+ * the write transaction opens (awaiting other work inside a transaction commits it early).
+ */
+import { fromHex, toHex } from '$lib/core/bytes';
+import { appendLeaf, leafHash, rangeRoot, type CompactRange } from '$lib/core/audit/merkle';
+import { verifyChain } from '$lib/core/audit/chain';
+import { createRecord, type AuditRecordInput } from '$lib/core/audit/record';
+import { signCheckpoint } from '$lib/core/audit/checkpoint';
+import { reason, type Reason } from '$lib/core/verdict';
+import type { NightCoreDatabase } from './db';
+import type { DeviceKey } from './device-key';
+import { withLock } from './locks';
+import type { AuditRow, CheckpointRow } from './records';
+
+export const AUDIT_LOCK = 'nightcore-audit-append';
+export const AUDIT_CHANNEL = 'nightcore-audit';
+/** A signed checkpoint is made automatically every this many records (and on demand). */
+export const CHECKPOINT_EVERY = 256;
+const VERIFY_BATCH = 2000;
+const EMPTY_RANGE: CompactRange = { size: 0, roots: [] };
+const RUN_OUTCOMES = new Set<string>(['run.finished', 'run.killed', 'run.interrupted']);
+/** A running run holds this Web Lock in its tab; a tab that dies releases it. */
+export const runLockName = (runId: string) => `nightcore-run-${runId}`;
+
+export type ChainCheck =
+  | { ok: true; count: number; headSeq: number | null; from: number }
+  | { ok: false; seq: number; reason: Reason; from: number };
+
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+  range: CompactRange;
+}
+
+export class AuditStore {
+  readonly origin: string;
+  #channel: BroadcastChannel | null;
+
+  constructor(
+    readonly db: NightCoreDatabase,
+    readonly device: DeviceKey
+  ) {
+    this.origin = `nightcore.local/device/${device.id.slice(0, 16)}`;
+    this.#channel =
+      typeof BroadcastChannel === 'function' ? new BroadcastChannel(AUDIT_CHANNEL) : null;
+  }
+
+  async head(): Promise<AuditRow | null> {
+    const cursor = await this.db.transaction('audit').store.openCursor(null, 'prev');
+    return cursor?.value ?? null;
+  }
+
+  async count(): Promise<number> {
+    return this.db.count('audit');
+  }
+
+  /** Appends one record after the current head, whichever tab wrote it. */
+  async append(input: AuditRecordInput): Promise<AuditRow> {
+    const row = await withLock(AUDIT_LOCK, async () => {
+      const head = await this.head();
+      const record = createRecord(head ? { seq: head.seq, hash: head.hash } : null, input);
+      const range = appendLeaf(head?.range ?? EMPTY_RANGE, leafHash(fromHex(record.hash)));
+      const row: AuditRow = { ...record, range };
+      await this.db.add('audit', row);
+      if ((row.seq + 1) % CHECKPOINT_EVERY === 0) await this.#saveCheckpoint(row);
+      return row;
+    });
+    this.#channel?.postMessage({ type: 'appended', seq: row.seq });
+    return row;
+  }
+
+  /**
+   * Appends many records in one lock and one transaction (imports, and seeding large logs in
+   * tests and benchmarks). All or nothing: a failure leaves the log as it was.
+   */
+  async appendMany(inputs: readonly AuditRecordInput[]): Promise<number> {
+    if (inputs.length === 0) return 0;
+    const last = await withLock(AUDIT_LOCK, async () => {
+      const head = await this.head();
+      let previous = head ? { seq: head.seq, hash: head.hash } : null;
+      let range = head?.range ?? EMPTY_RANGE;
+      const rows: AuditRow[] = [];
+      for (const input of inputs) {
+        const record = createRecord(previous, input);
+        range = appendLeaf(range, leafHash(fromHex(record.hash)));
+        rows.push({ ...record, range });
+        previous = { seq: record.seq, hash: record.hash };
+      }
+      const tx = this.db.transaction('audit', 'readwrite');
+      await Promise.all([...rows.map((row) => tx.store.add(row)), tx.done]);
+      const checkpointRows = rows.filter((row) => (row.seq + 1) % CHECKPOINT_EVERY === 0);
+      const lastRow = rows[rows.length - 1]!;
+      // One checkpoint for the batch (at its end) instead of one per CHECKPOINT_EVERY rows.
+      if (checkpointRows.length > 0) await this.#saveCheckpoint(lastRow);
+      return lastRow;
+    });
+    this.#channel?.postMessage({ type: 'appended', seq: last.seq });
+    return inputs.length;
+  }
+
+  /** A signed checkpoint of the log as it is now (none for an empty log). */
+  async checkpoint(): Promise<CheckpointRow | null> {
+    return withLock(AUDIT_LOCK, async () => {
+      const head = await this.head();
+      return head ? this.#saveCheckpoint(head) : null;
+    });
+  }
+
+  async latestCheckpoint(): Promise<CheckpointRow | null> {
+    const cursor = await this.db.transaction('checkpoints').store.openCursor(null, 'prev');
+    return cursor?.value ?? null;
+  }
+
+  async markExported(size: number): Promise<void> {
+    const row = await this.db.get('checkpoints', size);
+    if (row) await this.db.put('checkpoints', { ...row, exportedAt: Date.now() });
+  }
+
+  async #saveCheckpoint(head: AuditRow): Promise<CheckpointRow> {
+    const root = rangeRoot(head.range);
+    const note = await signCheckpoint(
+      { origin: this.origin, size: head.range.size, root },
+      { name: this.device.name, publicKey: this.device.publicKey, sign: (m) => this.device.sign(m) }
+    );
+    const row: CheckpointRow = {
+      size: head.range.size,
+      rootHash: toHex(root),
+      note,
+      createdAt: Date.now(),
+      exportedAt: null
+    };
+    await this.db.put('checkpoints', row);
+    return row;
+  }
+
+  /** Rows with seq in [from, to], in order. */
+  async rows(from: number, to: number): Promise<AuditRow[]> {
+    if (to < from) return [];
+    return this.db.getAll('audit', IDBKeyRange.bound(from, to));
+  }
+
+  /**
+   * Verifies the stored chain from `anchor` (the record after it) or from genesis: every record's
+   * hash, every link, the stored Merkle ranges, and every stored checkpoint's root. Reports the
+   * first bad sequence number and why. Reads in batches so a 100,000-record log never sits in
+   * memory at once.
+   */
+  async verify(anchor: AuditAnchor | null = null): Promise<ChainCheck> {
+    const from = anchor ? anchor.seq + 1 : 0;
+    let previous = anchor ? { seq: anchor.seq, hash: anchor.hash } : undefined;
+    let range = anchor?.range ?? EMPTY_RANGE;
+    const checkpoints = new Map((await this.db.getAll('checkpoints')).map((c) => [c.size, c]));
+    let count = 0;
+    for (let start = from; ; start += VERIFY_BATCH) {
+      const batch = await this.rows(start, start + VERIFY_BATCH - 1);
+      if (batch.length === 0) break;
+      const chain = verifyChain(batch, previous);
+      if (!chain.ok) return { ok: false, seq: chain.seq, reason: chain.reason, from };
+      for (const row of batch) {
+        range = appendLeaf(range, leafHash(fromHex(row.hash)));
+        if (!sameRange(range, row.range)) {
+          return {
+            ok: false,
+            seq: row.seq,
+            reason: reason(
+              'audit.range',
+              `Record ${row.seq}'s stored Merkle range does not match the records before it.`
+            ),
+            from
+          };
+        }
+        const checkpoint = checkpoints.get(range.size);
+        if (checkpoint && checkpoint.rootHash !== toHex(rangeRoot(range))) {
+          return {
+            ok: false,
+            seq: row.seq,
+            reason: reason(
+              'audit.checkpoint-root',
+              `The signed checkpoint at size ${range.size} names a different root: the log was rewritten after it was signed.`
+            ),
+            from
+          };
+        }
+      }
+      const last = batch[batch.length - 1]!;
+      previous = { seq: last.seq, hash: last.hash };
+      count += batch.length;
+      if (batch.length < VERIFY_BATCH) break;
+    }
+    return { ok: true, count, headSeq: previous?.seq ?? null, from };
+  }
+
+  /** Run ids with a `run.started` record and no outcome record (finished, killed, interrupted). */
+  async unfinishedRuns(): Promise<string[]> {
+    const started = await this.db.getAllFromIndex('audit', 'byEvent', 'run.started');
+    const open: string[] = [];
+    for (const row of started) {
+      const runId = row.subject.runId;
+      if (!runId) continue;
+      const events = await this.db.getAllFromIndex('audit', 'byRun', runId);
+      if (!events.some((e) => RUN_OUTCOMES.has(e.event))) open.push(runId);
+    }
+    return open;
+  }
+
+  close(): void {
+    this.#channel?.close();
+    this.#channel = null;
+  }
+}
+
+function sameRange(a: CompactRange, b: CompactRange | undefined): boolean {
+  return (
+    !!b &&
+    a.size === b.size &&
+    a.roots.length === b.roots.length &&
+    a.roots.every((r, i) => r === b.roots[i])
+  );
+}
