@@ -1,16 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { gotoReady } from './helpers';
-
-/** Waits until the page's audit log has started (device key made, first chain check done). */
-async function auditReady(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const automation = (
-      window as { nightcoreAutomation?: { audit: { status(): { status: string } } } }
-    ).nightcoreAutomation;
-    const status = automation?.audit.status().status;
-    return status === 'ok' || status === 'broken';
-  });
-}
+import { auditReady, gotoReady } from './helpers';
 
 const status = (page: Page) =>
   page.evaluate(

@@ -38,3 +38,14 @@ export async function waitForServiceWorkerControl(page: Page): Promise<void> {
     );
   });
 }
+
+/** Waits until the page's audit log has started (device key made, first chain check done). */
+export async function auditReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const automation = (
+      window as { nightcoreAutomation?: { audit: { status(): { status: string } } } }
+    ).nightcoreAutomation;
+    const status = automation?.audit.status().status;
+    return status === 'ok' || status === 'broken';
+  });
+}

@@ -1,9 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { gotoReady } from './helpers';
+import { auditReady, gotoReady } from './helpers';
 
-test('IndexedDB holds the v1 schema with every store', async ({ page }) => {
+test('IndexedDB holds the current schema with every store, and Settings counts its records', async ({
+  page
+}) => {
   await gotoReady(page, '/settings');
-  await expect(page.getByTestId('store-counts')).toBeVisible();
+  await auditReady(page);
   const schema = await page.evaluate(async () => {
     const databases = await indexedDB.databases();
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -12,14 +14,25 @@ test('IndexedDB holds the v1 schema with every store', async ({ page }) => {
       open.onerror = () => reject(open.error);
     });
     const stores = [...db.objectStoreNames].sort();
-    const tx = db.transaction('requests', 'readonly');
+    const tx = db.transaction(stores, 'readonly');
     const indexes = [...tx.objectStore('requests').indexNames].sort();
+    const counts: Record<string, number> = {};
+    await Promise.all(
+      stores.map(
+        (store) =>
+          new Promise<void>((resolve) => {
+            const request = tx.objectStore(store).count();
+            request.onsuccess = () => resolve(void (counts[store] = request.result));
+          })
+      )
+    );
     db.close();
-    return { databases: databases.map((d) => [d.name, d.version]), stores, indexes };
+    return { databases: databases.map((d) => [d.name, d.version]), stores, indexes, counts };
   });
-  expect(schema.databases).toContainEqual(['nightcore', 1]);
+  expect(schema.databases).toContainEqual(['nightcore', 2]);
   expect(schema.stores).toEqual([
     'audit',
+    'checkpoints',
     'keys',
     'meta',
     'modules',
@@ -28,10 +41,16 @@ test('IndexedDB holds the v1 schema with every store', async ({ page }) => {
     'runs'
   ]);
   expect(schema.indexes).toEqual(['byCreated', 'byModule', 'byState']);
-  for (const store of schema.stores) {
-    await expect(page.getByTestId('store-counts').getByRole('row', { name: store })).toContainText(
-      '0'
-    );
+  // The audit log holds at least the device key's creation; the meta store holds the key.
+  expect(schema.counts.audit).toBeGreaterThan(0);
+  await page.reload();
+  await expect(page.getByTestId('store-counts')).toBeVisible();
+  for (const store of ['keys', 'policies', 'requests', 'modules', 'runs', 'meta']) {
+    const row = page
+      .getByTestId('store-counts')
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: store, exact: true }) });
+    await expect(row.getByRole('cell')).toHaveText(String(schema.counts[store]));
   }
 });
 
