@@ -131,3 +131,95 @@ test('a run that started without an outcome is recorded as interrupted on the ne
     });
   await expect.poll(events).toEqual(['run.started', 'run.interrupted']);
 });
+
+test('a whole and a filtered export from the Audit page verify with the CLI; a tampered one does not', async ({
+  page
+}) => {
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const cli = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-export-'));
+  const nightcore = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8' });
+
+  await gotoReady(page, '/settings');
+  await auditReady(page);
+  writeFileSync(
+    join(dir, 'device.vkey'),
+    `${await page.getByTestId('device-vkey').textContent()}\n`
+  );
+  for (let i = 0; i < 12; i++) {
+    await page.evaluate(
+      (i) =>
+        (window as any).nightcoreAutomation.audit.append({
+          event: i % 3 ? 'settings.changed' : 'intake',
+          subject: {},
+          details: { i }
+        }),
+      i
+    );
+  }
+  await gotoReady(page, '/audit');
+  const save = async (testId: string, prefix: string) => {
+    const files: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      page.on('download', async function onDownload(download) {
+        const name = download.suggestedFilename().endsWith('.jsonl')
+          ? `${prefix}.jsonl`
+          : `${prefix}.checkpoint`;
+        await download.saveAs(join(dir, name));
+        files.push(name);
+        if (files.length === 2) {
+          page.off('download', onDownload);
+          resolve();
+        }
+      });
+    });
+    await page.getByTestId(testId).click();
+    await done;
+  };
+  await save('audit-export', 'all');
+  const whole = nightcore(
+    'audit',
+    'verify',
+    'all.jsonl',
+    '--checkpoint',
+    'all.checkpoint',
+    '--key',
+    'device.vkey'
+  );
+  expect(whole.status, whole.stderr).toBe(0);
+  expect(whole.stdout).toMatch(/^intact: \d+ records \(full export\)/);
+  expect(whole.stdout).toContain('checkpoint signature verified');
+
+  await page.getByLabel('Event').selectOption('intake');
+  await save('audit-export-filtered', 'some');
+  const filtered = nightcore(
+    'audit',
+    'verify',
+    'some.jsonl',
+    '--checkpoint',
+    'some.checkpoint',
+    '--key',
+    'device.vkey'
+  );
+  expect(filtered.status, filtered.stderr).toBe(0);
+  expect(filtered.stdout).toMatch(/\(filtered export\)/);
+
+  const lines = readFileSync(join(dir, 'all.jsonl'), 'utf8').split('\n');
+  lines[3] = lines[3]!.replace('"time":', '"time":1');
+  writeFileSync(join(dir, 'tampered.jsonl'), lines.join('\n'));
+  const tampered = nightcore(
+    'audit',
+    'verify',
+    'tampered.jsonl',
+    '--checkpoint',
+    'all.checkpoint',
+    '--key',
+    'device.vkey'
+  );
+  expect(tampered.status).toBe(1);
+  expect(tampered.stderr).toMatch(/broken at record 2 \(line 4\)/);
+});

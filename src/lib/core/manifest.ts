@@ -16,19 +16,13 @@
  */
 import { parseJsonBytes, type JsonObject, type JsonValue } from './json';
 import { parseSemver } from './semver';
+import { CAPABILITY_GROUPS, type CapabilityGroup } from './wasm/capabilities';
 import { parseRfc3339 } from './time';
 import { reason, type Reason, type ReasonCode } from './verdict';
 
-export const CAPABILITIES = [
-  'args',
-  'env',
-  'clock',
-  'random',
-  'stdin',
-  'fs-read',
-  'fs-write'
-] as const;
-export type Capability = (typeof CAPABILITIES)[number];
+/** One list of capability groups for manifests, policy and import mapping (wasm/capabilities). */
+export const CAPABILITIES = CAPABILITY_GROUPS;
+export type Capability = CapabilityGroup;
 
 export const LIMIT_NAMES = ['timeoutMs', 'memoryMiB', 'outputBytes', 'fsBytes'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];

@@ -138,6 +138,15 @@ export class AuditLog {
   async makeCheckpoint(): Promise<CheckpointRow | null> {
     const store = await this.store();
     const checkpoint = await store.checkpoint();
+    if (checkpoint) {
+      // Recorded after signing: the checkpoint covers the records before this one.
+      await store.append({
+        time: Date.now(),
+        event: 'audit.checkpoint',
+        subject: {},
+        details: { size: checkpoint.size, root: checkpoint.rootHash }
+      });
+    }
     await this.refresh();
     return checkpoint;
   }
