@@ -9,101 +9,41 @@
  * after the first paint, only to confirm there is no gap.
  *
  * Filters with an index (event, module, key, time) are answered with `getAllKeys` and intersected;
- * the others (verdict, free text) scan rows in batches of SCAN_BATCH, newest first, yielding to
- * the event loop between batches and publishing matches as they are found. Changing a filter
- * cancels a running query; another tab's append lets it finish and then runs it again.
- *
- * The inclusion proof is built from the compact Merkle ranges stored with O(log² n) rows (see
- * pathPlan) and checked against the latest signed checkpoint's root; only if that fails is the
- * tree rebuilt from every record, in batches.
+ * the others (verdict, free text) scan rows in batches, newest first, publishing matches as they
+ * are found. Changing a filter cancels a running query; another tab's append lets it finish and
+ * then runs it again. Queries: storage/audit-query.ts; matcher and row texts:
+ * core/audit/present.ts; the proof: audit-proof.ts; export: audit-export.ts.
  */
 import { untrack } from 'svelte';
-import { bytesEqual, fromHex, toHex } from '$lib/core/bytes';
-import { verifySignedCheckpoint } from '$lib/core/audit/checkpoint';
-import { buildExport } from '$lib/core/audit/export';
+import { NO_FILTERS, matcher, type AuditFilters } from '$lib/core/audit/present';
+import { AUDIT_EVENTS, type AuditEvent } from '$lib/core/audit/record';
 import {
-  HASH_SIZE,
-  MerkleTree,
-  leafHash,
-  leafHashInto,
-  nodeHash,
-  rangeRoot,
-  verifyInclusion
-} from '$lib/core/audit/merkle';
-import { AUDIT_EVENTS, hashRecord, type AuditEvent } from '$lib/core/audit/record';
+  allSeqs,
+  countRows,
+  indexedCandidates,
+  lastKey,
+  newestRows,
+  pause,
+  readSeqs,
+  scanNewestFirst
+} from '$lib/storage/audit-query';
 import type { NightCoreDatabase } from '$lib/storage/db';
-import type { AuditRow, CheckpointRow } from '$lib/storage/records';
+import type { AuditRow } from '$lib/storage/records';
+import { runExport, type ExportScope } from './audit-export';
+import { TreeCache, proveRecord, type ProofState } from './audit-proof';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 
-/** Rows read (and hashed, or searched) per batch before yielding to the event loop. */
-export const SCAN_BATCH = 2000;
+// The row texts the timeline and detail view show (pure: core/audit/present.ts).
+export { isoTime, jsonText, subjectText, summaryText } from '$lib/core/audit/present';
+export type { AuditFilters, AuditRow, ExportScope, ProofState };
+
 /** Newest rows read with the head, before anything else: the first screenful and then some. */
 const FIRST_PAGE = 40;
 /** Rows kept in the page cache around the visible window, at most. */
 const CACHE_LIMIT = 3000;
 
-export interface AuditFilters {
-  /** An event type, exactly; '' for any. */
-  event: string;
-  /** Text matched against a record's verdict, result or outcome (case-insensitive prefix). */
-  verdict: string;
-  /** A key id prefix (lowercase hex). */
-  keyId: string;
-  /** A module SHA-256 prefix (lowercase hex). */
-  module: string;
-  /** `datetime-local` values (local time), '' for open-ended. */
-  from: string;
-  to: string;
-  /** Free text searched in each record's JSON (names, reasons, ids). */
-  text: string;
-}
-
-export const NO_FILTERS: Readonly<AuditFilters> = Object.freeze({
-  event: '',
-  verdict: '',
-  keyId: '',
-  module: '',
-  from: '',
-  to: '',
-  text: ''
-});
-
-export type ProofState =
-  | { state: 'idle' }
-  | { state: 'computing'; seq: number; done: number; size: number }
-  | { state: 'error'; seq: number; message: string }
-  | {
-      state: 'ready';
-      seq: number;
-      leafIndex: number;
-      size: number;
-      /** Sibling hashes from the leaf up, lowercase hex. */
-      hashes: string[];
-      leafHash: string;
-      root: string;
-      against: 'checkpoint' | 'current';
-      /** How the path was found: from the Merkle ranges stored with a few records, or all leaves. */
-      source: 'ranges' | 'records';
-      /** Records read to build the path. */
-      reads: number;
-      /** The record's content hashes to its `hash`. */
-      contentOk: boolean;
-      /** The path leads from the record's leaf to the root. */
-      included: boolean;
-      /** For a checkpoint: whether its note's signature verifies with the device key. */
-      signatureOk: boolean | null;
-      /** All of the above: this record, as shown, is in the (signed) tree. */
-      verifies: boolean;
-    };
-
-export type ExportScope = 'all' | 'filtered';
-
-export type { AuditRow };
-
 type Generation = { readonly id: number };
-
-const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 export class AuditView {
   filters = $state<AuditFilters>({ ...NO_FILTERS });
@@ -144,7 +84,7 @@ export class AuditView {
   #window = { start: 0, end: 0 };
   #query: Generation = { id: 0 };
   #openToken: Generation = { id: 0 };
-  #tree: { revision: number; size: number; promise: Promise<MerkleTree> } | null = null;
+  #trees = new TreeCache();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #lastFilterKey = '';
   #running: Promise<void> | null = null;
@@ -292,7 +232,7 @@ export class AuditView {
         this.logCount = count;
         // Fewer records than head+1: a gap. (More: appended since; the next revision re-reads.)
         if (count < this.total) {
-          const keys = await db.getAllKeys('audit');
+          const keys = await allSeqs(db);
           if (!live()) return;
           this.#matches = keys.reverse();
           this.total = this.#matches.length;
@@ -358,7 +298,7 @@ export class AuditView {
 
   /** Records in the log: the audit log's own count when it is current, else counted here. */
   async #count(db: NightCoreDatabase): Promise<number> {
-    return auditLog.revision > 0 ? auditLog.count : db.count('audit');
+    return auditLog.revision > 0 ? auditLog.count : countRows(db);
   }
 
   /** Loads the rows of list positions [start, end) that are not cached yet. */
@@ -400,7 +340,7 @@ export class AuditView {
 
   // ---------------------------------------------------------------- detail and proof
 
-  /** Opens a record: shows it and computes its inclusion proof. */
+  /** Opens a record: shows it and computes its inclusion proof (see audit-proof.ts). */
   async open(seq: number): Promise<void> {
     const token: Generation = { id: this.#openToken.id + 1 };
     this.#openToken = token;
@@ -409,79 +349,13 @@ export class AuditView {
     this.opened = this.row(seq) ?? null;
     this.proof = { state: 'computing', seq, done: 0, size: 0 };
     try {
-      const db = await database();
-      const row = (await db.get('audit', seq)) ?? null;
-      if (!live()) return;
-      this.opened = row;
-      if (!row) throw new Error(`record ${seq} is not in the log`);
-      const head = await db.get('audit', (await lastKey(db)) ?? -1);
-      if (!live()) return;
-      if (!head) throw new Error('the log is empty');
-      const checkpoint = await latestCheckpoint(db);
-      const againstCheckpoint = checkpoint !== null && seq < checkpoint.size;
-      const size = againstCheckpoint ? checkpoint.size : head.range.size;
-      const root = againstCheckpoint ? fromHex(checkpoint.rootHash) : rangeRoot(head.range);
-      let signatureOk: boolean | null = null;
-      if (againstCheckpoint) {
-        const device = auditLog.device ?? (await auditLog.store()).device;
-        const verified = verifySignedCheckpoint(checkpoint.note, {
-          publicKey: device.publicKey,
-          name: device.name
-        });
-        signatureOk =
-          verified.ok &&
-          verified.checkpoint.size === checkpoint.size &&
-          bytesEqual(verified.checkpoint.root, root);
-      }
-      this.proof = { state: 'computing', seq, done: 0, size };
-      const leaf = leafHash(fromHex(row.hash));
-      let contentOk = false;
-      try {
-        contentOk = hashRecord(row) === row.hash;
-      } catch {
-        contentOk = false; // not encodable: malformed
-      }
-      // Fast: the path from the compact ranges stored with O(log² n) records. If that fails (a
-      // stored range was damaged), rebuild the tree from every record's hash, in batches.
-      let source: 'ranges' | 'records' = 'ranges';
-      const plan = pathPlan(seq, size);
-      const needed = pathSeqs(plan);
-      let path: Uint8Array[] | null = null;
-      let reads = needed.length;
-      try {
-        const stored = new Map((await readSeqs(db, needed)).map((r) => [r.seq, r]));
-        path = plan.map((hash) => evaluatePath(hash, stored));
-        if (!verifyInclusion(leaf, seq, size, path, root)) path = null;
-      } catch {
-        path = null;
-      }
-      if (!live()) return;
-      if (path === null) {
-        source = 'records';
-        reads = size;
-        const tree = await this.#treeOf(db, size, (done) => {
-          if (live()) this.proof = { state: 'computing', seq, done, size };
-        });
-        if (!live()) return;
-        path = tree.inclusionProof(seq);
-      }
-      const included = verifyInclusion(leaf, seq, size, path, root);
-      this.proof = {
-        state: 'ready',
-        seq,
-        leafIndex: seq,
-        size,
-        hashes: path.map(toHex),
-        leafHash: toHex(leaf),
-        root: toHex(root),
-        against: againstCheckpoint ? 'checkpoint' : 'current',
-        source,
-        reads,
-        contentOk,
-        included,
-        signatureOk,
-        verifies: contentOk && included && signatureOk !== false
-      };
+      const proof = await proveRecord(await database(), seq, {
+        live,
+        shown: (row) => (this.opened = row),
+        progress: (done, size) => (this.proof = { state: 'computing', seq, done, size }),
+        trees: this.#trees
+      });
+      if (proof && live()) this.proof = proof;
     } catch (error) {
       if (live()) this.proof = { state: 'error', seq, message: message(error) };
     }
@@ -494,95 +368,11 @@ export class AuditView {
     this.proof = { state: 'idle' };
   }
 
-  /**
-   * The Merkle tree over records 0..size-1: their leaf hashes read and hashed in batches
-   * (yielding between them), then every level built once so each proof is a few lookups.
-   * Shared by every proof of the same size until the log changes.
-   */
-  #treeOf(
-    db: NightCoreDatabase,
-    size: number,
-    progress: (done: number) => void
-  ): Promise<MerkleTree> {
-    const revision = auditLog.revision;
-    const cached = this.#tree;
-    if (cached && cached.revision === revision && cached.size === size) return cached.promise;
-    const promise = (async () => {
-      const flat = new Uint8Array(size * HASH_SIZE);
-      let done = 0;
-      for (let from = 0; from < size; from += SCAN_BATCH) {
-        const to = Math.min(size, from + SCAN_BATCH) - 1;
-        const rows = await db.getAll('audit', IDBKeyRange.bound(from, to));
-        for (const row of rows) {
-          if (row.seq !== done) throw new Error(`record ${done} is missing from the log`);
-          leafHashInto(fromHex(row.hash), flat, done * HASH_SIZE);
-          done += 1;
-        }
-        progress(done);
-        await pause();
-      }
-      if (done !== size) {
-        throw new Error(`the log has ${done} of the ${size} records the tree needs`);
-      }
-      return MerkleTree.fromFlatLeafHashes(flat);
-    })();
-    this.#tree = { revision, size, promise };
-    promise.catch(() => {
-      if (this.#tree?.promise === promise) this.#tree = null;
-    });
-    return promise;
-  }
-
   // ---------------------------------------------------------------- export
 
-  /**
-   * Exports the whole log or the current filtered selection as two downloads: the JSONL records
-   * and the signed checkpoint they verify against. Nothing leaves the browser except as a file the
-   * user saves. The export itself is then recorded, and the checkpoint marked as exported.
-   */
-  async export(scope: ExportScope): Promise<void> {
-    if (this.exporting) return;
-    this.exporting = true;
-    this.exportMessage = null;
-    try {
-      const store = await auditLog.store();
-      const checkpoint = await auditLog.makeCheckpoint();
-      if (!checkpoint) throw new Error('the log is empty');
-      const records = await readAll(store.db, checkpoint.size, (done) => {
-        this.exportMessage = `Reading records… ${done} of ${checkpoint.size}`;
-      });
-      this.exportMessage = 'Writing the export…';
-      await pause();
-      const seqs = scope === 'filtered' ? await this.#allMatches(checkpoint.size) : null;
-      if (seqs && seqs.length === 0) throw new Error('no records match the filters');
-      const { jsonl, checkpoint: note } = buildExport(records, {
-        origin: store.origin,
-        deviceKey: { name: store.device.name, publicKey: store.device.publicKey },
-        checkpointNote: checkpoint.note,
-        selection: seqs ? { seqs } : 'all'
-      });
-      const base = `nightcore-audit-${localDate(new Date())}`;
-      download(`${base}.jsonl`, jsonl, 'application/x-ndjson');
-      download(`${base}.checkpoint`, note, 'text/plain');
-      const exported = seqs?.length ?? records.length;
-      await auditLog.record({
-        event: 'audit.export',
-        subject: {},
-        details: {
-          scope,
-          records: exported,
-          size: checkpoint.size,
-          root: checkpoint.rootHash,
-          ...(scope === 'filtered' ? { filters: activeFilters(this.filters) } : {})
-        }
-      });
-      await store.markExported(checkpoint.size);
-      this.exportMessage = `Exported ${exported} record${exported === 1 ? '' : 's'} with a checkpoint of size ${checkpoint.size}.`;
-    } catch (error) {
-      this.exportMessage = `Export failed: ${message(error)}`;
-    } finally {
-      this.exporting = false;
-    }
+  /** Exports the whole log or the current filtered selection (see audit-export.ts). */
+  export(scope: ExportScope): Promise<void> {
+    return runExport(this, scope, (size) => this.#allMatches(size));
   }
 
   /** Every matching seq below `size`, ascending (waits for a running scan to finish). */
@@ -597,375 +387,6 @@ export class AuditView {
   }
 }
 
-// ------------------------------------------------------------------ helpers
-
-async function lastKey(db: NightCoreDatabase): Promise<number | null> {
-  const cursor = await db.transaction('audit').store.openKeyCursor(null, 'prev');
-  return cursor ? cursor.key : null;
-}
-
-/** `IDBObjectStore.getAllRecords` (Chromium 141+), as idb's wrapper exposes it: a promise. */
-type RecordsReader = {
-  getAllRecords?: (options: {
-    count: number;
-    direction: 'prev';
-  }) => Promise<{ primaryKey: IDBValidKey; value: AuditRow }[]>;
-};
-
-/**
- * The newest `limit` rows, newest first. One request where the browser has getAllRecords (so it is
- * not queued behind other work on the database between two requests), else two in one
- * transaction: the head's key, then one range read.
- */
-async function newestRows(db: NightCoreDatabase, limit: number): Promise<AuditRow[]> {
-  const store = db.transaction('audit').store;
-  const reader = store as unknown as RecordsReader;
-  if (typeof IDBObjectStore !== 'undefined' && 'getAllRecords' in IDBObjectStore.prototype) {
-    const records = await reader.getAllRecords!({ count: limit, direction: 'prev' });
-    return records.map((record) => record.value);
-  }
-  const head = await store.openKeyCursor(null, 'prev');
-  if (!head) return [];
-  const rows = await store.getAll(IDBKeyRange.bound(Math.max(0, head.key - limit + 1), head.key));
-  return rows.reverse();
-}
-
-async function latestCheckpoint(db: NightCoreDatabase): Promise<CheckpointRow | null> {
-  const cursor = await db.transaction('checkpoints').store.openCursor(null, 'prev');
-  return cursor?.value ?? null;
-}
-
-function prefixRange(prefix: string): IDBKeyRange {
-  return IDBKeyRange.bound(prefix, `${prefix}\uffff`);
-}
-
-/** Parses a `datetime-local` value as local time; null when empty or invalid. */
-export function parseLocalTime(value: string): number | null {
-  if (value.trim() === '') return null;
-  const time = new Date(value).getTime();
-  return Number.isFinite(time) ? time : null;
-}
-
-/**
- * The seqs allowed by the indexed filters, intersected (ascending), or null when none is set.
- */
-async function indexedCandidates(
-  db: NightCoreDatabase,
-  filters: AuditFilters
-): Promise<number[] | null> {
-  const sets: Promise<number[]>[] = [];
-  const event = filters.event.trim();
-  const module = filters.module.trim().toLowerCase();
-  const keyId = filters.keyId.trim().toLowerCase();
-  const from = parseLocalTime(filters.from);
-  // `datetime-local` has minute precision: the end is inclusive to the end of that minute.
-  const toStart = parseLocalTime(filters.to);
-  const to = toStart === null ? null : toStart + 59_999;
-  if (event) sets.push(db.getAllKeysFromIndex('audit', 'byEvent', event));
-  if (module) sets.push(db.getAllKeysFromIndex('audit', 'byModule', prefixRange(module)));
-  if (keyId) sets.push(db.getAllKeysFromIndex('audit', 'byKey', prefixRange(keyId)));
-  if (from !== null || to !== null) {
-    if (from !== null && to !== null && to < from) return [];
-    const range =
-      from !== null && to !== null
-        ? IDBKeyRange.bound(from, to)
-        : from !== null
-          ? IDBKeyRange.lowerBound(from)
-          : IDBKeyRange.upperBound(to!);
-    sets.push(db.getAllKeysFromIndex('audit', 'byTime', range));
-  }
-  if (sets.length === 0) return null;
-  const lists = (await Promise.all(sets)).sort((a, b) => a.length - b.length);
-  let result = new Set(lists[0]);
-  for (const list of lists.slice(1)) {
-    const other = new Set(list);
-    result = new Set([...result].filter((seq) => other.has(seq)));
-  }
-  return [...result].sort((a, b) => a - b);
-}
-
-/** The filters that need each row's content: verdict and free text. */
-function matcher(filters: AuditFilters): (row: AuditRow) => boolean {
-  const text = filters.text.trim().toLowerCase();
-  const verdict = filters.verdict.trim().toLowerCase();
-  return (row) => {
-    if (verdict && !verdictOf(row)?.toLowerCase().startsWith(verdict)) return false;
-    if (text) {
-      const haystack = jsonText([row.event, row.subject, row.details]).toLowerCase();
-      if (!haystack.includes(text)) return false;
-    }
-    return true;
-  };
-}
-
-/** A record's verdict, result or outcome, when its details carry one. */
-export function verdictOf(row: Pick<AuditRow, 'details'>): string | null {
-  if (!isObject(row.details)) return null;
-  const details = row.details as Record<string, unknown>;
-  for (const field of ['verdict', 'decision', 'outcome', 'result']) {
-    const value = details[field];
-    if (typeof value === 'string') return value;
-  }
-  return null;
-}
-
-/**
- * Rows newest first, in batches: all of them, or only the given candidates (descending). The next
- * batch is requested before the current one is handed out, so IndexedDB reads while we match.
- */
-async function* scanNewestFirst(
-  db: NightCoreDatabase,
-  head: number | null,
-  candidates: number[] | null
-): AsyncGenerator<AuditRow[]> {
-  const batches: (() => Promise<AuditRow[]>)[] = [];
-  if (candidates) {
-    for (let i = 0; i < candidates.length; i += SCAN_BATCH) {
-      const seqs = candidates.slice(i, i + SCAN_BATCH);
-      batches.push(async () => (await readSeqs(db, seqs)).sort((a, b) => b.seq - a.seq));
-    }
-  } else if (head !== null) {
-    for (let to = head; to >= 0; to -= SCAN_BATCH) {
-      const range = IDBKeyRange.bound(Math.max(0, to - SCAN_BATCH + 1), to);
-      batches.push(async () => (await db.getAll('audit', range)).reverse());
-    }
-  }
-  let next = batches[0]?.();
-  for (let i = 0; next; i++) {
-    const current = next;
-    next = batches[i + 1]?.();
-    // A cancelled scan stops consuming: keep the prefetched read from rejecting unhandled.
-    next?.catch(() => undefined);
-    yield await current;
-  }
-}
-
-/** Reads the rows of some seqs: one range read when they are close together, else one get each. */
-async function readSeqs(db: NightCoreDatabase, seqs: number[]): Promise<AuditRow[]> {
-  if (seqs.length === 0) return [];
-  let low = Infinity;
-  let high = -Infinity;
-  for (const seq of seqs) {
-    if (seq < low) low = seq;
-    if (seq > high) high = seq;
-  }
-  if (high - low + 1 <= Math.max(64, seqs.length * 4)) {
-    const wanted = new Set(seqs);
-    const rows = await db.getAll('audit', IDBKeyRange.bound(low, high));
-    return rows.filter((row) => wanted.has(row.seq));
-  }
-  const store = db.transaction('audit').store;
-  const rows = await Promise.all(seqs.map((seq) => store.get(seq)));
-  return rows.filter((row): row is AuditRow => row !== undefined);
-}
-
-/** Records 0..size-1 in order, read in batches. */
-async function readAll(
-  db: NightCoreDatabase,
-  size: number,
-  progress: (done: number) => void
-): Promise<AuditRow[]> {
-  const rows: AuditRow[] = [];
-  for (let from = 0; from < size; from += SCAN_BATCH) {
-    const to = Math.min(size, from + SCAN_BATCH) - 1;
-    for (const row of await db.getAll('audit', IDBKeyRange.bound(from, to))) rows.push(row);
-    progress(rows.length);
-    await pause();
-  }
-  return rows;
-}
-
-function activeFilters(filters: AuditFilters): Partial<AuditFilters> {
-  return Object.fromEntries(Object.entries(filters).filter(([, v]) => v.trim() !== ''));
-}
-
-/** Saves text as a file through a temporary object URL: no network involved. */
-function download(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  link.style.display = 'none';
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-function localDate(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * JSON text of stored data, for search and display. A row edited by hand may hold what JSON cannot
- * (a BigInt, a cycle is impossible in IndexedDB but a BigInt is not): show it, do not throw.
- */
-export function jsonText(value: unknown, indent?: number): string {
-  try {
-    return (
-      JSON.stringify(
-        value,
-        (_key, inner: unknown) => (typeof inner === 'bigint' ? `${inner}n` : inner),
-        indent
-      ) ?? String(value)
-    );
-  } catch {
-    return String(value);
-  }
-}
-
-/** An epoch-milliseconds time as ISO 8601, or null when it is not a valid date. */
-export function isoTime(time: unknown): string | null {
-  if (typeof time !== 'number') return null;
-  const date = new Date(time);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
-}
-
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-// ------------------------------------------------------------------ row text (pure)
-
-/** A short subject for a row: module, key and run ids, shortened. */
-export function subjectText(row: Pick<AuditRow, 'subject'>): string {
-  // Stored rows are shown even when edited by hand: never trust their shape here.
-  const subject = (isObject(row.subject) ? row.subject : {}) as Record<string, unknown>;
-  const short = (value: unknown, length: number) =>
-    typeof value === 'string' && value !== '' ? value.slice(0, length) : null;
-  const parts: string[] = [];
-  const module = short(subject.moduleSha256, 12);
-  if (module) parts.push(`module ${module}`);
-  const keyIds = Array.isArray(subject.keyIds) ? subject.keyIds : [];
-  const key = short(keyIds[0], 12);
-  if (key) parts.push(`key ${key}${keyIds.length > 1 ? ` +${keyIds.length - 1}` : ''}`);
-  const run = short(subject.runId, 16);
-  const request = short(subject.requestId, 16);
-  if (run) parts.push(`run ${run}`);
-  else if (request) parts.push(`request ${request}`);
-  return parts.join(' · ');
-}
-
-/** A one-line summary of a record's details: its first few simple fields. */
-export function summaryText(row: Pick<AuditRow, 'details'>, limit = 120): string {
-  if (!isObject(row.details)) return '';
-  const details = row.details as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(details)) {
-    if (value === null || typeof value === 'object') continue;
-    parts.push(`${key}: ${String(value)}`);
-    if (parts.join(', ').length > limit) break;
-  }
-  const text = parts.join(', ');
-  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
-}
-
-// ------------------------------------------------------------------ inclusion paths from ranges
-
-/**
- * How to get one hash of an audit path from stored rows without reading every record. Each row
- * stores the compact range of the tree it completes (the roots of its perfect subtrees, biggest
- * first), so:
- * - `leaf`: the leaf hash of that record;
- * - `lastRoot`: the last root stored with that record, which is the perfect subtree ending at it
- *   when that subtree is a left child (it starts at an even multiple of its size);
- * - `node`: a perfect subtree that is a right child, as the node of its two halves;
- * - `tail`: the tree's ragged right edge, from `from` to that record, folded from its roots.
- * A path found this way is checked with verifyInclusion against the (signed) root like any other:
- * a damaged range can only make it fail, never make a record verify that is not in the tree.
- * (Pure: a candidate for core/audit/merkle.ts.)
- */
-export type PathHash =
-  | { leaf: number }
-  | { lastRoot: number }
-  | { node: [PathHash, PathHash] }
-  | { tail: number; from: number };
-
-function largestPowerOfTwoBelow(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
-
-function perfectSubtree(start: number, size: number): PathHash {
-  if (size === 1) return { leaf: start };
-  if ((start / size) % 2 === 0) return { lastRoot: start + size - 1 };
-  const half = size / 2;
-  return { node: [perfectSubtree(start, half), perfectSubtree(start + half, half)] };
-}
-
-/** PATH(index, D[0:size]) of RFC 9162 section 2.1.3.1, bottom-up, as stored-row lookups. */
-export function pathPlan(index: number, size: number): PathHash[] {
-  const out: PathHash[] = [];
-  const walk = (start: number, end: number): void => {
-    const n = end - start;
-    if (n <= 1) return;
-    const k = largestPowerOfTwoBelow(n);
-    if (index < start + k) {
-      walk(start, start + k);
-      out.push(n === 2 * k ? perfectSubtree(start + k, k) : { tail: end - 1, from: start + k });
-    } else {
-      walk(start + k, end);
-      out.push(perfectSubtree(start, k));
-    }
-  };
-  walk(0, size);
-  return out;
-}
-
-/** The seqs whose rows a plan reads, ascending: O(log² n) of them. */
-export function pathSeqs(plan: readonly PathHash[]): number[] {
-  const seqs = new Set<number>();
-  const visit = (hash: PathHash): void => {
-    if ('leaf' in hash) seqs.add(hash.leaf);
-    else if ('lastRoot' in hash) seqs.add(hash.lastRoot);
-    else if ('tail' in hash) seqs.add(hash.tail);
-    else hash.node.forEach(visit);
-  };
-  plan.forEach(visit);
-  return [...seqs].sort((a, b) => a - b);
-}
-
-/** Computes one path hash from the rows read for it. Throws when a row is missing or odd. */
-export function evaluatePath(
-  hash: PathHash,
-  rows: ReadonlyMap<number, Pick<AuditRow, 'hash' | 'range'>>
-): Uint8Array {
-  const row = (seq: number) => {
-    const found = rows.get(seq);
-    if (!found) throw new Error(`record ${seq} is missing`);
-    return found;
-  };
-  if ('node' in hash) {
-    return nodeHash(evaluatePath(hash.node[0], rows), evaluatePath(hash.node[1], rows));
-  }
-  if ('leaf' in hash) return leafHash(fromHex(row(hash.leaf).hash));
-  const seq = 'lastRoot' in hash ? hash.lastRoot : hash.tail;
-  const { range } = row(seq);
-  const last = range.roots.length - 1;
-  if (range.size !== seq + 1 || last < 0) {
-    throw new Error(`record ${seq} stores a range of size ${range.size}`);
-  }
-  if ('lastRoot' in hash) return fromHex(range.roots[last]!);
-  // Where each root's subtree starts: one root per set bit of the size, biggest first.
-  const starts: number[] = [];
-  let position = 0;
-  for (let bit = largestPowerOfTwoBelow(range.size + 1); bit >= 1; bit /= 2) {
-    if (Math.floor(range.size / bit) % 2 === 1) {
-      starts.push(position);
-      position += bit;
-    }
-  }
-  const first = starts.indexOf(hash.from);
-  if (first < 0 || starts.length !== range.roots.length) {
-    throw new Error(`no subtree of record ${seq}'s range starts at ${hash.from}`);
-  }
-  let folded = fromHex(range.roots[last]!);
-  for (let i = last - 1; i >= first; i--) folded = nodeHash(fromHex(range.roots[i]!), folded);
-  return folded;
 }
