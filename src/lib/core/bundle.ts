@@ -10,7 +10,15 @@
  */
 import { fromBase64, utf8, concatBytes, DecodeError } from './bytes';
 import { SIGNATURE_LENGTH } from './ed25519';
-import { parseJsonBytes, type JsonObject, type JsonValue } from './json';
+import {
+  isJsonArray,
+  isJsonObject,
+  isJsonString,
+  jsonKindOf,
+  parseJsonBytes,
+  type JsonObject,
+  type JsonValue
+} from './json';
 import { MAX_MANIFEST_BYTES } from './manifest';
 import { reason, type Reason, type ReasonCode } from './verdict';
 
@@ -110,8 +118,8 @@ export function parseBundleText(
     return failed('bundle.json', `The bundle is not valid JSON: ${where}.`);
   }
   const root = json.value;
-  if (!isObject(root))
-    return failed('bundle.type', `The bundle must be a JSON object, not ${kindOf(root)}.`);
+  if (!isJsonObject(root))
+    return failed('bundle.type', `The bundle must be a JSON object, not ${jsonKindOf(root)}.`);
   if (!Object.hasOwn(root, 'nightcoreBundle')) {
     return failed(
       'bundle.missing',
@@ -129,7 +137,15 @@ export function parseBundleText(
 
   // module: size from the base64 length first, then a strict decode.
   let module: Uint8Array | null = null;
-  const moduleText = field(root, 'module', 'a base64 string', isString, 'bundle', missing, reasons);
+  const moduleText = field(
+    root,
+    'module',
+    'a base64 string',
+    isJsonString,
+    'bundle',
+    missing,
+    reasons
+  );
   if (moduleText !== null) {
     if (moduleText.length > base64Length(l.maxModuleBytes)) {
       const atLeast = Math.floor((moduleText.length * 3) / 4) - 2;
@@ -143,7 +159,7 @@ export function parseBundleText(
     }
   }
 
-  const envelope = field(root, 'envelope', 'an object', isObject, 'bundle', missing, reasons);
+  const envelope = field(root, 'envelope', 'an object', isJsonObject, 'bundle', missing, reasons);
   if (missing.length > 0) {
     reasons.push(reason('bundle.missing', `The bundle is missing: ${missing.join(', ')}.`));
   }
@@ -165,7 +181,7 @@ function parseEnvelope(
     envelope,
     'payloadType',
     'a string',
-    isString,
+    isJsonString,
     'envelope',
     missing,
     reasons
@@ -183,7 +199,7 @@ function parseEnvelope(
     envelope,
     'payload',
     'a base64 string',
-    isString,
+    isJsonString,
     'envelope',
     missing,
     reasons
@@ -209,7 +225,7 @@ function parseEnvelope(
       }
     }
   }
-  const list = field(envelope, 'signatures', 'an array', isArray, 'envelope', missing, reasons);
+  const list = field(envelope, 'signatures', 'an array', isJsonArray, 'envelope', missing, reasons);
   if (missing.length > 0) {
     reasons.push(reason('envelope.missing', `The envelope is missing: ${missing.join(', ')}.`));
   }
@@ -237,9 +253,9 @@ function parseEnvelope(
 
 function parseSignature(item: JsonValue, index: number, reasons: Reason[]): BundleSignature | null {
   const name = `signatures[${index}]`;
-  if (!isObject(item)) {
+  if (!isJsonObject(item)) {
     reasons.push(
-      reason('envelope.type', `The envelope's ${name} must be an object, not ${kindOf(item)}.`)
+      reason('envelope.type', `The envelope's ${name} must be an object, not ${jsonKindOf(item)}.`)
     );
     return null;
   }
@@ -247,7 +263,7 @@ function parseSignature(item: JsonValue, index: number, reasons: Reason[]): Bund
   const missing: string[] = [];
   // keyid is optional in DSSE; absent means "no hint".
   const keyid = Object.hasOwn(item, 'keyid')
-    ? field(item, 'keyid', 'a string', isString, 'envelope', missing, reasons, `${name}.`)
+    ? field(item, 'keyid', 'a string', isJsonString, 'envelope', missing, reasons, `${name}.`)
     : '';
   if (keyid !== null && keyid.length > MAX_KEYID_LENGTH) {
     reasons.push(
@@ -258,7 +274,7 @@ function parseSignature(item: JsonValue, index: number, reasons: Reason[]): Bund
     item,
     'sig',
     'a base64 string',
-    isString,
+    isJsonString,
     'envelope',
     missing,
     reasons,
@@ -334,7 +350,7 @@ function field<T extends JsonValue>(
   if (is(value)) return value;
   const where = area === 'bundle' ? 'The bundle field' : "The envelope's field";
   reasons.push(
-    reason(`${area}.type`, `${where} "${prefix}${key}" must be ${want}, not ${kindOf(value)}.`)
+    reason(`${area}.type`, `${where} "${prefix}${key}" must be ${want}, not ${jsonKindOf(value)}.`)
   );
   return null;
 }
@@ -376,24 +392,8 @@ function decode(
   }
 }
 
-function isObject(value: JsonValue): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-function isArray(value: JsonValue): value is JsonValue[] {
-  return Array.isArray(value);
-}
-function isString(value: JsonValue): value is string {
-  return typeof value === 'string';
-}
-
-function kindOf(value: JsonValue | undefined): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
 function describe(value: JsonValue | undefined): string {
   return typeof value === 'number'
     ? String(value)
-    : `${kindOf(value)} ${JSON.stringify(value)?.slice(0, 40) ?? ''}`;
+    : `${jsonKindOf(value)} ${JSON.stringify(value)?.slice(0, 40) ?? ''}`;
 }

@@ -132,7 +132,8 @@ export function fromUtf8(bytes: Uint8Array, what = 'text'): string {
   }
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/** A new array (ArrayBuffer-backed, so it can go straight to WebAssembly.compile). */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {

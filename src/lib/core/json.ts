@@ -362,3 +362,23 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   }
   return 0;
 }
+
+/** Type guards and a type name for messages, shared by the parsers that read parsed JSON. */
+export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isJsonArray(value: JsonValue | undefined): value is JsonValue[] {
+  return Array.isArray(value);
+}
+
+export function isJsonString(value: JsonValue | undefined): value is string {
+  return typeof value === 'string';
+}
+
+/** "null", "an array", "an object", "a string", …: what a value is, for a reason's sentence. */
+export function jsonKindOf(value: JsonValue | undefined): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

@@ -14,7 +14,15 @@
  * - Unknown keys, at the top level or inside `module` and `limits`, are listed (as dotted paths)
  *   and ignored; they never make a manifest invalid.
  */
-import { parseJsonBytes, type JsonObject, type JsonValue } from './json';
+import {
+  isJsonArray,
+  isJsonObject,
+  isJsonString,
+  jsonKindOf,
+  parseJsonBytes,
+  type JsonObject,
+  type JsonValue
+} from './json';
 import { parseSemver } from './semver';
 import { CAPABILITY_GROUPS, type CapabilityGroup } from './wasm/capabilities';
 import { parseRfc3339 } from './time';
@@ -109,8 +117,8 @@ export function parseManifest(
     return failed();
   }
   const root = parsed.value;
-  if (!isObject(root)) {
-    r.bad('manifest.type', `The manifest must be a JSON object, not ${kindOf(root)}.`);
+  if (!isJsonObject(root)) {
+    r.bad('manifest.type', `The manifest must be a JSON object, not ${jsonKindOf(root)}.`);
     return failed();
   }
   for (const key of Object.keys(root)) if (!KNOWN_KEYS.has(key)) r.unknownKeys.push(key);
@@ -206,7 +214,7 @@ class Reader {
   wrongType(field: string, want: string, value: JsonValue): void {
     this.bad(
       'manifest.type',
-      `The manifest field "${field.slice(0, 100)}" must be ${want}, not ${kindOf(value)}.`
+      `The manifest field "${field.slice(0, 100)}" must be ${want}, not ${jsonKindOf(value)}.`
     );
   }
 
@@ -230,11 +238,11 @@ class Reader {
   }
 
   string(object: JsonObject, key: string, required: boolean, prefix = ''): string | null {
-    return this.typed(object, key, required, 'a string', isString, prefix);
+    return this.typed(object, key, required, 'a string', isJsonString, prefix);
   }
 
   module(root: JsonObject): Manifest['module'] | null {
-    const object = this.typed(root, 'module', true, 'an object {sha256, size}', isObject);
+    const object = this.typed(root, 'module', true, 'an object {sha256, size}', isJsonObject);
     if (object === null) return null;
     for (const key of Object.keys(object)) {
       if (key !== 'sha256' && key !== 'size') this.unknownKeys.push(`module.${key}`);
@@ -282,9 +290,9 @@ class Reader {
   }
 
   args(root: JsonObject): string[] {
-    const args = this.typed(root, 'args', false, 'an array of strings', isArray);
+    const args = this.typed(root, 'args', false, 'an array of strings', isJsonArray);
     if (args === null) return [];
-    if (!args.every(isString)) {
+    if (!args.every(isJsonString)) {
       this.wrongType('args', 'an array of strings', args);
       return [];
     }
@@ -301,7 +309,7 @@ class Reader {
 
   env(root: JsonObject): Record<string, string> {
     const env = Object.create(null) as Record<string, string>;
-    const object = this.typed(root, 'env', false, 'an object of strings', isObject);
+    const object = this.typed(root, 'env', false, 'an object of strings', isJsonObject);
     if (object === null) return env;
     const entries = Object.entries(object);
     if (entries.length > MAX_ENV) {
@@ -330,7 +338,7 @@ class Reader {
 
   limits(root: JsonObject): ManifestLimits {
     const limits: ManifestLimits = {};
-    const object = this.typed(root, 'limits', false, 'an object', isObject);
+    const object = this.typed(root, 'limits', false, 'an object', isJsonObject);
     if (object === null) return limits;
     for (const key of Object.keys(object)) {
       if (!(LIMIT_NAMES as readonly string[]).includes(key)) this.unknownKeys.push(`limits.${key}`);
@@ -349,9 +357,9 @@ class Reader {
   }
 
   capabilities(root: JsonObject): Capability[] {
-    const list = this.typed(root, 'capabilities', false, 'an array of strings', isArray);
+    const list = this.typed(root, 'capabilities', false, 'an array of strings', isJsonArray);
     if (list === null) return [];
-    if (!list.every(isString)) {
+    if (!list.every(isJsonString)) {
       this.wrongType('capabilities', 'an array of strings', list);
       return [];
     }
@@ -378,27 +386,8 @@ function isCapability(text: string): text is Capability {
 
 // ---------------------------------------------------------------------------------------------
 
-function isObject(value: JsonValue): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isArray(value: JsonValue): value is JsonValue[] {
-  return Array.isArray(value);
-}
-
-function isString(value: JsonValue): value is string {
-  return typeof value === 'string';
-}
-
 function isNumber(value: JsonValue): value is number {
   return typeof value === 'number';
-}
-
-function kindOf(value: JsonValue): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }
 
 /** A value quoted for a message, cut short so a hostile manifest cannot flood the report. */

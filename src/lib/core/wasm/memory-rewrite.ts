@@ -15,6 +15,7 @@
  * validate (e.g. multi-memory in Node 20) is still rewritten; when the input validates, the output
  * must validate too (wasm.rewrite-invalid otherwise). The caller logs both SHA-256 digests.
  */
+import { concatBytes } from '../bytes';
 import { reason, type Reason } from '../verdict';
 import { engineValidates, inspectWasm, WASM_PAGE_SIZE } from './inspect';
 import { encodeU32, quoteName, WasmReadError, WasmReader } from './reader';
@@ -124,14 +125,14 @@ export function rewriteMemoryMaximum(bytes: Uint8Array, maxPages: number): Rewri
   const changed = memories.some((m) => m.newMax !== m.originalMax);
   if (!changed) return { ok: true, bytes: bytes.slice(), changed, memories };
 
-  const contents = join(parts);
-  const out = join([
+  const contents = concatBytes(...parts);
+  const out = concatBytes(
     bytes.subarray(0, section.offset),
     Uint8Array.of(MEMORY_SECTION_ID),
     encodeU32(contents.length),
     contents,
     bytes.subarray(sectionEnd)
-  ]);
+  );
   if (inspection.valid && !engineValidates(out)) {
     return refuse(
       'wasm.rewrite-invalid',
@@ -139,14 +140,4 @@ export function rewriteMemoryMaximum(bytes: Uint8Array, maxPages: number): Rewri
     );
   }
   return { ok: true, bytes: out, changed, memories };
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
