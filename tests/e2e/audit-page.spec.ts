@@ -291,6 +291,8 @@ test('a record edited by hand shows a broken chain and a detail that does not ve
   const status = page.getByTestId('audit-status');
   await expect(status).toHaveAttribute('data-chain', 'broken');
   await expect(status).toContainText(`at record ${target}`);
+  // The broken check is itself recorded; wait for that row so the list stops moving under the click.
+  await expect(page.locator('[data-testid="audit-row"]').first()).toContainText('audit.check');
   const row = page.locator(`[data-testid="audit-row"][data-seq="${target}"]`);
   await expect(row).toContainText('<img src=x onerror="window.pwned=1">');
   await row.click();
