@@ -1,0 +1,144 @@
+/**
+ * The Keys page's state: pinned publisher keys, importing them in any format core reads, and
+ * changing trust. Every change is written to the audit log (key.added, key.changed, key.revoked).
+ */
+import { parsePublicKeys, type ParsedPublicKey } from '$lib/core/keys';
+import type { KeyRow, KeyTrust } from '$lib/storage/records';
+import { addKey, deleteKey, listKeys, updateKey } from '$lib/storage/keys-store';
+import { auditLog } from './audit-log.svelte';
+import { database } from './database';
+
+export type { KeyRow, KeyTrust };
+
+export const KEY_TRUST_LEVELS: readonly { value: KeyTrust; label: string; meaning: string }[] = [
+  { value: 'review', label: 'Review', meaning: 'Its modules always wait for a human decision.' },
+  {
+    value: 'auto',
+    label: 'Auto',
+    meaning: 'Its modules may run without a click when policy allows.'
+  },
+  { value: 'revoked', label: 'Revoked', meaning: 'Its signatures are rejected.' }
+];
+
+export interface ImportOutcome {
+  added: KeyRow[];
+  alreadyPinned: KeyRow[];
+  error: string | null;
+}
+
+const MAX_LABEL = 120;
+
+export class KeysState {
+  keys = $state.raw<KeyRow[]>([]);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+
+  async load(): Promise<void> {
+    try {
+      this.keys = await listKeys(await database());
+      this.loaded = true;
+    } catch (error) {
+      this.error = `Could not read the pinned keys: ${message(error)}`;
+    }
+  }
+
+  /**
+   * Imports every key in `input` (a file may hold several, e.g. allowed_signers). Nothing is pinned
+   * when the input does not parse: the reason says what is wrong, and it is audited.
+   */
+  async import(input: string | Uint8Array, label: string, trust: KeyTrust): Promise<ImportOutcome> {
+    const cleanLabel = label.trim().slice(0, MAX_LABEL);
+    const parsed = await parsePublicKeys(input);
+    if (!parsed.ok) {
+      await auditLog.record({
+        event: 'key.added',
+        subject: {},
+        details: { result: 'refused', code: parsed.reason.code, reason: parsed.reason.message }
+      });
+      return { added: [], alreadyPinned: [], error: parsed.reason.message };
+    }
+    const db = await database();
+    const outcome: ImportOutcome = { added: [], alreadyPinned: [], error: null };
+    for (const [index, key] of parsed.keys.entries()) {
+      const row = toRow(key, labelFor(cleanLabel, key, index, parsed.keys.length), trust);
+      if (await addKey(db, row)) {
+        outcome.added.push(row);
+        await auditLog.record({
+          event: 'key.added',
+          subject: { keyIds: [row.id] },
+          details: { label: row.label, trust, format: row.format, nativeId: row.nativeId }
+        });
+      } else {
+        outcome.alreadyPinned.push((await db.get('keys', row.id)) ?? row);
+      }
+    }
+    await this.load();
+    return outcome;
+  }
+
+  async setTrust(id: string, trust: KeyTrust): Promise<void> {
+    const db = await database();
+    const before = await db.get('keys', id);
+    if (!before || before.trust === trust) return;
+    await updateKey(db, id, { trust });
+    await auditLog.record({
+      event: trust === 'revoked' ? 'key.revoked' : 'key.changed',
+      subject: { keyIds: [id] },
+      details: { label: before.label, trust: { from: before.trust, to: trust } }
+    });
+    await this.load();
+  }
+
+  async rename(id: string, label: string): Promise<void> {
+    const db = await database();
+    const before = await db.get('keys', id);
+    const clean = label.trim().slice(0, MAX_LABEL);
+    if (!before || !clean || before.label === clean) return;
+    await updateKey(db, id, { label: clean });
+    await auditLog.record({
+      event: 'key.changed',
+      subject: { keyIds: [id] },
+      details: { label: { from: before.label, to: clean } }
+    });
+    await this.load();
+  }
+
+  /** Forgets a key entirely (its past signatures stay in the audit log). */
+  async remove(id: string): Promise<void> {
+    const db = await database();
+    const before = await db.get('keys', id);
+    if (!before) return;
+    await deleteKey(db, id);
+    await auditLog.record({
+      event: 'key.revoked',
+      subject: { keyIds: [id] },
+      details: { label: before.label, removed: true }
+    });
+    await this.load();
+  }
+}
+
+function toRow(key: ParsedPublicKey, label: string, trust: KeyTrust): KeyRow {
+  return {
+    id: key.id,
+    publicKey: key.publicKey,
+    label,
+    trust,
+    format: key.format,
+    nativeId: key.nativeId,
+    scope: [],
+    addedAt: Date.now()
+  };
+}
+
+/** The user's label, numbered when one file holds several keys; else a name from the key. */
+function labelFor(label: string, key: ParsedPublicKey, index: number, count: number): string {
+  const base = label || key.principals?.join(', ') || `${key.format} key ${key.id.slice(0, 8)}`;
+  return count > 1 && label ? `${base} #${index + 1}` : base;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const keysState = new KeysState();
