@@ -1,5 +1,6 @@
 import type { AuditRecord } from '$lib/core/audit/record';
 import type { CompactRange } from '$lib/core/audit/merkle';
+import type { Reason } from '$lib/core/verdict';
 
 /**
  * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
@@ -38,8 +39,25 @@ export interface RequestRow {
   createdAt: number;
   /** How it arrived: paste, file, drop, folder, zip, file-handler, share-target, url, inbox. */
   channel: string;
+  /** Empty when the input never yielded module bytes (e.g. a bundle that does not parse). */
   moduleSha256: string;
   manifestSha256: string | null;
+  /** What the reviewer sees; all of it came from the input, so it is shown as text only. */
+  fileName: string;
+  name: string | null;
+  version: string | null;
+  format: string;
+  size: number | null;
+  verdict: RequestVerdict;
+}
+
+/** The verification outcome kept with a request (core/verify Verdict minus the bytes). */
+export interface RequestVerdict {
+  ok: boolean;
+  kind: 'verified' | 'rejected' | 'unsigned' | 'untrusted';
+  reasons: Reason[];
+  notes: Reason[];
+  signers: string[];
 }
 
 export interface ModuleRow {

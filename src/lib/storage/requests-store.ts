@@ -1,0 +1,22 @@
+/** Run requests and the module bytes they carry, written together so neither exists alone. */
+import type { NightCoreDatabase } from './db';
+import type { ModuleRow, RequestRow } from './records';
+
+/** Stores a request and (when it has one) its module, in one transaction. */
+export async function saveRequest(
+  db: NightCoreDatabase,
+  request: RequestRow,
+  module: ModuleRow | null
+): Promise<void> {
+  const tx = db.transaction(['requests', 'modules'], 'readwrite');
+  const writes: Promise<unknown>[] = [tx.objectStore('requests').add(request)];
+  // Bytes are keyed by their SHA-256: the same module arriving twice is stored once.
+  if (module) writes.push(tx.objectStore('modules').put(module));
+  await Promise.all([...writes, tx.done]);
+}
+
+/** Newest first. */
+export async function listRequests(db: NightCoreDatabase): Promise<RequestRow[]> {
+  const rows = await db.getAllFromIndex('requests', 'byCreated');
+  return rows.reverse();
+}

@@ -1,0 +1,165 @@
+import { expect, test, type Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditReady, gotoReady } from './helpers';
+
+const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
+const HELLO = new URL('../fixtures/wasm/hello.wasm', import.meta.url).pathname;
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-inbox-'));
+  const nightcore = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`nightcore ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+  copyFileSync(HELLO, join(dir, 'hello.wasm'));
+  nightcore('keygen', '--out', 'alice');
+  nightcore('keygen', '--out', 'mallory');
+  const path = (name: string) => join(dir, name);
+  const text = (name: string) => readFileSync(path(name), 'utf8');
+  return { dir, nightcore, path, text };
+}
+
+async function pinKey(page: Page, text: string, label: string) {
+  await gotoReady(page, '/keys');
+  await auditReady(page);
+  await page.getByTestId('key-import').fill(text);
+  await page.getByTestId('key-label').fill(label);
+  await page.getByTestId('key-import-submit').click();
+  await expect(page.getByTestId('key-import-result')).toContainText('Pinned 1 key.');
+}
+
+async function paste(page: Page, bundleText: string) {
+  await page.getByTestId('intake-paste').fill(bundleText);
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('intake-result')).toContainText('received');
+}
+
+test('bundles are verified against pinned keys and queued with every reason; all is audited', async ({
+  page
+}) => {
+  const w = workspace();
+  w.nightcore(
+    'sign',
+    'hello.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.0',
+    '--out',
+    'good.ncb'
+  );
+  w.nightcore(
+    'sign',
+    'hello.wasm',
+    '--key',
+    'mallory.key',
+    '--version',
+    '1.0.0',
+    '--out',
+    'stranger.ncb'
+  );
+  const good = JSON.parse(w.text('good.ncb'));
+  const module = Buffer.from(good.module, 'base64');
+  module[module.length - 1]! ^= 1;
+  writeFileSync(
+    w.path('tampered.ncb'),
+    JSON.stringify({ ...good, module: module.toString('base64') })
+  );
+
+  await pinKey(page, w.text('alice.ssh.pub'), 'alice');
+  await gotoReady(page, '/inbox');
+  await paste(page, w.text('good.ncb'));
+  const first = page.getByTestId('request').first();
+  await expect(first.getByTestId('verdict')).toHaveAttribute('data-verdict', 'verified');
+  await expect(first).toHaveAttribute('data-state', 'pending');
+  await expect(first.locator('.name')).toHaveText('hello');
+
+  await paste(page, w.text('tampered.ncb'));
+  await expect(page.getByTestId('request').first().getByTestId('verdict')).toHaveAttribute(
+    'data-verdict',
+    'rejected'
+  );
+  await expect(page.getByTestId('request').first()).toContainText('module.digest-mismatch');
+
+  await paste(page, Buffer.from(w.text('stranger.ncb')).toString('base64'));
+  await expect(page.getByTestId('request').first().getByTestId('verdict')).toHaveAttribute(
+    'data-verdict',
+    'untrusted'
+  );
+
+  await page.getByTestId('intake-paste').fill('definitely not a bundle');
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('intake-result')).toHaveAttribute('role', 'alert');
+
+  // A file name is text from outside too: markup in it stays literal.
+  const hostile = '<img src=x onerror=window.pwned=1>.ncb';
+  writeFileSync(w.path(hostile), w.text('good.ncb'));
+  await page.getByTestId('intake-file').setInputFiles(w.path(hostile));
+  await expect(page.getByTestId('request')).toHaveCount(4);
+  await expect(page.getByTestId('request').first()).toContainText(hostile);
+
+  await page.reload();
+  await expect(page.getByTestId('request')).toHaveCount(4);
+  const events = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+    });
+    const rows = await new Promise<{ event: string; details: Record<string, unknown> }[]>(
+      (resolve) => {
+        const request = db.transaction('audit').objectStore('audit').getAll();
+        request.onsuccess = () => resolve(request.result);
+      }
+    );
+    db.close();
+    return rows
+      .filter((r) => r.event === 'intake' || r.event === 'verdict')
+      .map((r) => `${r.event}:${r.details.verdict ?? r.details.result ?? ''}`);
+  });
+  expect(events).toEqual([
+    'intake:',
+    'verdict:verified',
+    'intake:',
+    'verdict:rejected',
+    'intake:',
+    'verdict:untrusted',
+    'intake:refused',
+    'intake:',
+    'verdict:verified'
+  ]);
+  expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+});
+
+test('a .wasm picked with its detached signature is paired and verified; a revoked signer is rejected', async ({
+  page
+}) => {
+  const w = workspace();
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--detached', 'minisign');
+  await pinKey(page, w.text('alice.minisign.pub'), 'alice');
+  await gotoReady(page, '/inbox');
+  await page
+    .getByTestId('intake-file')
+    .setInputFiles([w.path('hello.wasm'), w.path('hello.wasm.minisig')]);
+  const first = page.getByTestId('request').first();
+  await expect(first.getByTestId('verdict')).toHaveAttribute('data-verdict', 'verified');
+  await expect(first).toContainText('minisign');
+
+  await gotoReady(page, '/keys');
+  const card = page.getByTestId('key').first();
+  await card.getByRole('combobox').selectOption('revoked');
+  await card.getByTestId('key-confirm').click();
+  await expect(card).toHaveAttribute('data-trust', 'revoked');
+
+  await gotoReady(page, '/inbox');
+  await page
+    .getByTestId('intake-file')
+    .setInputFiles([w.path('hello.wasm'), w.path('hello.wasm.minisig')]);
+  await expect(page.getByTestId('request')).toHaveCount(2);
+  const again = page.getByTestId('request').first();
+  await expect(again.getByTestId('verdict')).toHaveAttribute('data-verdict', 'rejected');
+  await expect(again).toContainText('signature.revoked');
+});
