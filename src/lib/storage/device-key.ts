@@ -4,7 +4,6 @@
  * script). It signs audit checkpoints, and later approvals and run receipts. Anyone holding the
  * exported public key can verify them offline.
  */
-import { toHex } from '$lib/core/bytes';
 import { sha256Hex } from '$lib/core/digest';
 import type { NightCoreDatabase } from './db';
 import { withLock } from './locks';
@@ -76,9 +75,4 @@ function wrap(stored: StoredDeviceKey): DeviceKey {
       return new Uint8Array(signature);
     }
   };
-}
-
-/** The public key as hex, for display next to its id. */
-export function devicePublicKeyHex(key: DeviceKey): string {
-  return toHex(key.publicKey);
 }

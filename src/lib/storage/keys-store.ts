@@ -7,10 +7,6 @@ export async function listKeys(db: NightCoreDatabase): Promise<KeyRow[]> {
   return rows.sort((a, b) => b.addedAt - a.addedAt);
 }
 
-export async function getKey(db: NightCoreDatabase, id: string): Promise<KeyRow | undefined> {
-  return db.get('keys', id);
-}
-
 /** Adds a key; false when a key with the same canonical id is already pinned (nothing changes). */
 export async function addKey(db: NightCoreDatabase, row: KeyRow): Promise<boolean> {
   const tx = db.transaction('keys', 'readwrite');
