@@ -1,0 +1,53 @@
+/**
+ * The run mode: one switch, always visible. `lockdown` (nothing runs; intake still verifies and
+ * queues), `review` (every run asks a human), `auto` (trusted signers and pinned hashes with
+ * nothing flagged run without a click). Deny rules hold in every mode. Changes are audited.
+ */
+import { auditLog } from './audit-log.svelte';
+import { database } from './database';
+
+export type RunMode = 'lockdown' | 'review' | 'auto';
+
+export const RUN_MODES: readonly { value: RunMode; label: string; meaning: string }[] = [
+  {
+    value: 'lockdown',
+    label: 'Lockdown',
+    meaning: 'Nothing runs. Intake still verifies and queues.'
+  },
+  { value: 'review', label: 'Review', meaning: 'Every run waits for your decision.' },
+  {
+    value: 'auto',
+    label: 'Auto',
+    meaning:
+      'Modules from auto-trust signers or pinned hashes, with nothing flagged, run without a click.'
+  }
+];
+
+const META_NAME = 'run-mode';
+const DEFAULT_MODE: RunMode = 'review';
+
+export class RunModeState {
+  mode = $state<RunMode>(DEFAULT_MODE);
+  loaded = $state(false);
+
+  async load(): Promise<void> {
+    const row = await (await database()).get('meta', META_NAME);
+    const value = row?.value;
+    this.mode = RUN_MODES.some((m) => m.value === value) ? (value as RunMode) : DEFAULT_MODE;
+    this.loaded = true;
+  }
+
+  async set(mode: RunMode): Promise<void> {
+    if (mode === this.mode) return;
+    const from = this.mode;
+    await (await database()).put('meta', { name: META_NAME, value: mode });
+    this.mode = mode;
+    await auditLog.record({
+      event: 'settings.changed',
+      subject: {},
+      details: { setting: 'run-mode', from, to: mode }
+    });
+  }
+}
+
+export const runMode = new RunModeState();
