@@ -163,3 +163,53 @@ test('a .wasm picked with its detached signature is paired and verified; a revok
   await expect(again.getByTestId('verdict')).toHaveAttribute('data-verdict', 'rejected');
   await expect(again).toContainText('signature.revoked');
 });
+
+test('the policy decides each request: review, auto-approve in auto mode, lockdown, forbidden capability', async ({
+  page
+}) => {
+  const w = workspace();
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--version', '1.0.0', '--out', 'ok.ncb');
+  w.nightcore(
+    'sign',
+    'hello.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.1',
+    '--capability',
+    'fs-write',
+    '--out',
+    'fs.ncb'
+  );
+  await pinKey(page, w.text('alice.pub'), 'alice');
+  await gotoReady(page, '/inbox');
+  const latest = () => page.getByTestId('request').first();
+
+  await paste(page, w.text('ok.ncb')); // review mode (default), signer at trust "review"
+  await expect(latest()).toHaveAttribute('data-state', 'pending');
+  await expect(latest().getByTestId('policy')).toHaveAttribute('data-outcome', 'review');
+  await expect(latest()).toContainText('policy.signer-review');
+
+  await paste(page, w.text('fs.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'rejected');
+  await expect(latest()).toContainText('policy.capability');
+
+  // Auto mode with the signer at trust "auto": runs without a click.
+  await gotoReady(page, '/keys');
+  await page.getByTestId('key').first().getByRole('combobox').selectOption('auto');
+  await expect(page.getByTestId('key').first()).toHaveAttribute('data-trust', 'auto');
+  await page.getByTestId('run-mode').getByLabel('Auto').check();
+  await gotoReady(page, '/inbox');
+  await paste(page, w.text('ok.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'auto-approved');
+  await expect(latest().getByTestId('policy')).toHaveAttribute('data-outcome', 'auto-approve');
+  // Deny rules hold in auto mode too.
+  await paste(page, w.text('fs.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'rejected');
+
+  // Lockdown: intake still verifies and queues, nothing can run.
+  await page.getByTestId('run-mode').getByLabel('Lockdown').check();
+  await paste(page, w.text('ok.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'pending');
+  await expect(latest().getByTestId('policy')).toContainText('cannot run in this mode');
+});

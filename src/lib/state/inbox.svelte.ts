@@ -11,10 +11,14 @@ import {
 } from '$lib/core/intake';
 import { verify, type Verdict } from '$lib/core/verify';
 import { reason, type TrustedKey } from '$lib/core/verdict';
+import { evaluatePolicy, type PolicyDecision } from '$lib/core/policy/evaluate';
+import { inspectWasm } from '$lib/core/wasm/inspect';
 import { listKeys } from '$lib/storage/keys-store';
+import { currentPolicy } from '$lib/storage/policy-store';
 import type { KeyRow, RequestRow } from '$lib/storage/records';
 import { listRequests, saveRequest } from '$lib/storage/requests-store';
 import { auditLog } from './audit-log.svelte';
+import { runMode } from './run-mode.svelte';
 import { database } from './database';
 
 export type { RequestRow };
@@ -70,10 +74,21 @@ export class InboxState {
     try {
       const db = await database();
       const keys = await listKeys(db);
+      const policy = await currentPolicy(db);
+      if (!runMode.loaded) await runMode.load();
       let accepted = 0;
+      const outcomes: Record<string, number> = {};
       for (const item of items) {
         const verdict = await verifyAgainst(item, keys);
-        const request = toRequest(item, verdict, channel);
+        const decision = evaluatePolicy({
+          verdict,
+          inspection: verdict.moduleBytes ? inspectWasm(verdict.moduleBytes) : null,
+          signerTrust: Object.fromEntries(keys.map((k) => [k.id, k.trust])),
+          history: approvedHistory(this.requests),
+          policy,
+          mode: runMode.mode
+        });
+        const request = toRequest(item, verdict, channel, decision);
         const module =
           verdict.moduleBytes && verdict.module
             ? {
@@ -101,14 +116,25 @@ export class InboxState {
           },
           details: {
             verdict: request.verdict.kind,
+            outcome: decision.outcome,
+            risk: decision.risk.score,
+            policy: policy.version,
+            rules: decision.reasons.filter((r) => r.severity !== 'info').map((r) => r.code),
             name: request.name,
             version: request.version,
             reasons: verdict.reasons.map((r) => r.code)
           }
         });
         if (verdict.ok) accepted++;
+        outcomes[request.state] = (outcomes[request.state] ?? 0) + 1;
       }
-      this.message = { kind: 'ok', text: `${items.length} received, ${accepted} verified.` };
+      const summary = Object.entries(outcomes)
+        .map(([state, count]) => `${count} ${state}`)
+        .join(', ');
+      this.message = {
+        kind: 'ok',
+        text: `${items.length} received, ${accepted} verified${summary ? ` (${summary})` : ''}.`
+      };
       await this.load();
     } finally {
       this.busy = false;
@@ -143,10 +169,33 @@ async function verifyAgainst(item: IntakeItem, keys: readonly KeyRow[]): Promise
   return verdict;
 }
 
-function toRequest(item: IntakeItem, verdict: Verdict, channel: string): RequestRow {
+/** Modules approved before (by a human or by policy): the history rollback and drift rules use. */
+function approvedHistory(requests: readonly RequestRow[]) {
+  return requests
+    .filter((r) => (r.state === 'approved' || r.state === 'auto-approved') && r.name && r.version)
+    .map((r) => ({
+      name: r.name!,
+      version: r.version!,
+      moduleSha256: r.moduleSha256,
+      signer: r.verdict.signers[0] ?? ''
+    }));
+}
+
+const STATE_OF = {
+  'auto-approve': 'auto-approved',
+  review: 'pending',
+  reject: 'rejected'
+} as const;
+
+function toRequest(
+  item: IntakeItem,
+  verdict: Verdict,
+  channel: string,
+  decision: PolicyDecision
+): RequestRow {
   return {
     id: crypto.randomUUID(),
-    state: verdict.ok ? 'pending' : 'rejected',
+    state: STATE_OF[decision.outcome],
     createdAt: Date.now(),
     channel,
     moduleSha256: verdict.module?.sha256 ?? '',
@@ -162,7 +211,8 @@ function toRequest(item: IntakeItem, verdict: Verdict, channel: string): Request
       reasons: verdict.reasons,
       notes: verdict.notes,
       signers: verdict.signers
-    }
+    },
+    policy: decision
   };
 }
 

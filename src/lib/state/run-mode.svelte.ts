@@ -6,7 +6,9 @@
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 
-export type RunMode = 'lockdown' | 'review' | 'auto';
+import type { RunMode } from '$lib/core/policy/evaluate';
+
+export type { RunMode };
 
 export const RUN_MODES: readonly { value: RunMode; label: string; meaning: string }[] = [
   {

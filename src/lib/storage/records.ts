@@ -1,6 +1,7 @@
 import type { AuditRecord } from '$lib/core/audit/record';
 import type { CompactRange } from '$lib/core/audit/merkle';
 import type { Reason } from '$lib/core/verdict';
+import type { PolicyDecision } from '$lib/core/policy/evaluate';
 
 /**
  * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
@@ -49,6 +50,8 @@ export interface RequestRow {
   format: string;
   size: number | null;
   verdict: RequestVerdict;
+  /** What the policy in force said (core/policy/evaluate.ts), at intake. */
+  policy?: PolicyDecision;
 }
 
 /** The verification outcome kept with a request (core/verify Verdict minus the bytes). */
