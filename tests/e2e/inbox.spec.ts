@@ -213,3 +213,77 @@ test('the policy decides each request: review, auto-approve in auto mode, lockdo
   await expect(latest()).toHaveAttribute('data-state', 'pending');
   await expect(latest().getByTestId('policy')).toContainText('cannot run in this mode');
 });
+
+test('decisions: approval survives a reload and is signed; pinning skips review next time; blocking rejects', async ({
+  page
+}) => {
+  const w = workspace();
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--version', '1.0.0', '--out', 'ok.ncb');
+  // A different module (its own hash), so pinning hello does not cover it.
+  copyFileSync(new URL('../fixtures/wasm/echo-args.wasm', import.meta.url), w.path('echo.wasm'));
+  w.nightcore(
+    'sign',
+    'echo.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '2.0.0',
+    '--out',
+    'other.ncb'
+  );
+  await pinKey(page, w.text('alice.pub'), 'alice'); // trust "review"
+  await page.getByTestId('run-mode').getByLabel('Auto').check();
+  await gotoReady(page, '/inbox');
+  const latest = () => page.getByTestId('request').first();
+
+  await paste(page, w.text('ok.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'pending'); // review-trust signer
+  await latest().getByTestId('approve').focus();
+  await page.keyboard.press('a'); // keyboard shortcut: approve once
+  await expect(latest()).toHaveAttribute('data-state', 'approved');
+  await page.reload();
+  await expect(latest()).toHaveAttribute('data-state', 'approved');
+  await expect(latest().getByTestId('decision')).toHaveAttribute('data-action', 'approve');
+
+  // Not pinned: the same bundle asks again. Approve and pin: next time it runs without a click.
+  await paste(page, w.text('ok.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'pending');
+  await latest().getByTestId('approve-pin').click();
+  await expect(latest()).toHaveAttribute('data-state', 'approved');
+  await paste(page, w.text('ok.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'auto-approved');
+  await expect(latest()).toContainText('policy.pinned');
+
+  // Deny and block a different module: it is rejected from then on, in every mode.
+  await paste(page, w.text('other.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'pending');
+  await latest().getByTestId('deny-block').click();
+  await expect(latest()).toHaveAttribute('data-state', 'denied');
+  await paste(page, w.text('other.ncb'));
+  await expect(latest()).toHaveAttribute('data-state', 'rejected');
+  await expect(latest()).toContainText('policy.blocked');
+
+  const audit = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+    });
+    const rows = await new Promise<{ event: string; details: Record<string, unknown> }[]>(
+      (resolve) => {
+        const request = db.transaction('audit').objectStore('audit').getAll();
+        request.onsuccess = () => resolve(request.result);
+      }
+    );
+    db.close();
+    return rows
+      .filter((r) => r.event === 'decision' || r.event === 'policy.version')
+      .map((r) => `${r.event}:${r.details.action ?? r.details.change}`);
+  });
+  expect(audit).toEqual([
+    'decision:approve',
+    'decision:pin',
+    'policy.version:pinned hash',
+    'decision:block',
+    'policy.version:blocked hash'
+  ]);
+});

@@ -19,6 +19,14 @@ import type { KeyRow, RequestRow } from '$lib/storage/records';
 import { listRequests, saveRequest } from '$lib/storage/requests-store';
 import { auditLog } from './audit-log.svelte';
 import { runMode } from './run-mode.svelte';
+import { decide, type DecisionAction } from './decisions';
+
+const DECIDED: Record<DecisionAction, string> = {
+  approve: 'approved once',
+  pin: 'approved, and its hash pinned',
+  deny: 'denied',
+  block: 'denied, and its hash blocked'
+};
 import { database } from './database';
 
 export type { RequestRow };
@@ -30,6 +38,15 @@ export class InboxState {
 
   async load(): Promise<void> {
     this.requests = await listRequests(await database());
+  }
+
+  /** A human decision on a pending request (see decisions.ts). */
+  async decide(request: RequestRow, action: DecisionAction): Promise<void> {
+    const problem = await decide(request, action);
+    this.message = problem
+      ? { kind: 'error', text: problem }
+      : { kind: 'ok', text: `${request.name ?? request.fileName}: ${DECIDED[action]}.` };
+    await this.load();
   }
 
   async intakePaste(text: string): Promise<void> {

@@ -9,3 +9,17 @@ export async function currentPolicy(db: NightCoreDatabase): Promise<Policy> {
   // A stored version that no longer parses cannot loosen anything: fall back to the default.
   return parsed.ok ? parsed.policy : DEFAULT_POLICY;
 }
+
+/**
+ * Saves `policy` as the next version (versions are never rewritten) and returns it with its
+ * version number. The caller audits the change.
+ */
+export async function savePolicyVersion(db: NightCoreDatabase, policy: Policy): Promise<Policy> {
+  const tx = db.transaction('policies', 'readwrite');
+  const last = await tx.store.openCursor(null, 'prev');
+  const version = (last?.value.version ?? 0) + 1;
+  const saved: Policy = { ...policy, version };
+  await tx.store.add({ version, createdAt: Date.now(), document: JSON.stringify(saved, null, 2) });
+  await tx.done;
+  return saved;
+}

@@ -52,6 +52,23 @@ export interface RequestRow {
   verdict: RequestVerdict;
   /** What the policy in force said (core/policy/evaluate.ts), at intake. */
   policy?: PolicyDecision;
+  /** The human decision, bound to the module and manifest digests and signed by the device key. */
+  decision?: RequestDecision;
+}
+
+export type DecisionAction = 'approve' | 'pin' | 'deny' | 'block';
+
+export interface RequestDecision {
+  action: DecisionAction;
+  decidedAt: number;
+  moduleSha256: string;
+  manifestSha256: string | null;
+  limits: Record<string, number>;
+  capabilities: string[];
+  /** Canonical JSON of the fields above, and the device key's Ed25519 signature over it (base64). */
+  statement: string;
+  signature: string;
+  deviceKeyId: string;
 }
 
 /** The verification outcome kept with a request (core/verify Verdict minus the bytes). */

@@ -20,3 +20,23 @@ export async function listRequests(db: NightCoreDatabase): Promise<RequestRow[]>
   const rows = await db.getAllFromIndex('requests', 'byCreated');
   return rows.reverse();
 }
+
+/** Replaces a request's state and decision; null when it no longer exists or was decided. */
+export async function recordDecision(
+  db: NightCoreDatabase,
+  id: string,
+  state: RequestRow['state'],
+  decision: NonNullable<RequestRow['decision']>
+): Promise<RequestRow | null> {
+  const tx = db.transaction('requests', 'readwrite');
+  const row = await tx.store.get(id);
+  // A request is decided once: a second tab deciding the same request loses, visibly.
+  if (!row || row.state !== 'pending') {
+    await tx.done;
+    return null;
+  }
+  const next = { ...row, state, decision };
+  await tx.store.put(next);
+  await tx.done;
+  return next;
+}

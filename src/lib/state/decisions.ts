@@ -1,0 +1,95 @@
+/**
+ * Human decisions on pending requests: approve once, approve and pin the hash, deny, deny and
+ * block the hash. An approval binds the module SHA-256 and the manifest digest to the limits and
+ * capabilities granted, is signed by the device key, and is audited. Pin and block change the
+ * policy: a new version, audited too.
+ */
+import { toBase64, utf8 } from '$lib/core/bytes';
+import type { Policy } from '$lib/core/policy/document';
+import { currentPolicy, savePolicyVersion } from '$lib/storage/policy-store';
+import type { DecisionAction, RequestDecision, RequestRow } from '$lib/storage/records';
+import { recordDecision } from '$lib/storage/requests-store';
+import { auditLog } from './audit-log.svelte';
+import { database } from './database';
+
+export type { DecisionAction };
+
+const STATE_AFTER: Record<DecisionAction, RequestRow['state']> = {
+  approve: 'approved',
+  pin: 'approved',
+  deny: 'denied',
+  block: 'denied'
+};
+
+export async function decide(request: RequestRow, action: DecisionAction): Promise<string | null> {
+  if (request.state !== 'pending') return 'Only a pending request can be decided.';
+  if ((action === 'approve' || action === 'pin') && request.policy && !request.policy.runnable) {
+    return 'This request cannot be approved in the current state (lockdown, or the policy rejects it).';
+  }
+  const db = await database();
+  const store = await auditLog.store();
+  const granted = action === 'approve' || action === 'pin' ? request.policy?.granted : undefined;
+  const body = {
+    action,
+    decidedAt: Date.now(),
+    requestId: request.id,
+    moduleSha256: request.moduleSha256,
+    manifestSha256: request.manifestSha256,
+    limits: { ...(granted?.limits ?? {}) },
+    capabilities: [...(granted?.capabilities ?? [])]
+  };
+  const statement = JSON.stringify(body);
+  const signature = toBase64(await store.device.sign(utf8(statement)));
+  const decision: RequestDecision = {
+    action,
+    decidedAt: body.decidedAt,
+    moduleSha256: body.moduleSha256,
+    manifestSha256: body.manifestSha256,
+    limits: body.limits,
+    capabilities: body.capabilities,
+    statement,
+    signature,
+    deviceKeyId: store.device.id
+  };
+  const saved = await recordDecision(db, request.id, STATE_AFTER[action], decision);
+  if (!saved) return 'This request was decided already (perhaps in another tab).';
+  await auditLog.record({
+    event: 'decision',
+    subject: {
+      requestId: request.id,
+      ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
+    },
+    details: {
+      action,
+      limits: body.limits,
+      capabilities: body.capabilities,
+      manifestSha256: request.manifestSha256,
+      signature
+    }
+  });
+  if (action === 'pin' || action === 'block') await changeHashLists(request.moduleSha256, action);
+  return null;
+}
+
+async function changeHashLists(sha256: string, action: 'pin' | 'block'): Promise<void> {
+  const db = await database();
+  const before = await currentPolicy(db);
+  const next: Policy =
+    action === 'pin'
+      ? { ...before, pinnedHashes: unique([...before.pinnedHashes, sha256]) }
+      : {
+          ...before,
+          blockedHashes: unique([...before.blockedHashes, sha256]),
+          pinnedHashes: before.pinnedHashes.filter((h) => h !== sha256)
+        };
+  const saved = await savePolicyVersion(db, next);
+  await auditLog.record({
+    event: 'policy.version',
+    subject: { moduleSha256: sha256 },
+    details: { version: saved.version, change: action === 'pin' ? 'pinned hash' : 'blocked hash' }
+  });
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)];
+}
