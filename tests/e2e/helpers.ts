@@ -49,3 +49,28 @@ export async function auditReady(page: Page): Promise<void> {
     return status === 'ok' || status === 'broken';
   });
 }
+
+/** Every audit record in the page's IndexedDB, in order (read directly, as an outside check). */
+export interface AuditRecordView {
+  seq: number;
+  event: string;
+  subject: { keyIds?: string[]; runId?: string };
+  details: Record<string, unknown>;
+}
+
+export async function auditRecords(page: Page): Promise<AuditRecordView[]> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const rows = await new Promise<unknown[]>((resolve, reject) => {
+      const request = db.transaction('audit').objectStore('audit').getAll();
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return rows as AuditRecordView[];
+  });
+}

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditReady, gotoReady } from './helpers';
+import { auditReady, auditRecords, gotoReady } from './helpers';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
 const HELLO = new URL('../fixtures/wasm/hello.wasm', import.meta.url).pathname;
@@ -104,22 +104,9 @@ test('bundles are verified against pinned keys and queued with every reason; all
 
   await page.reload();
   await expect(page.getByTestId('request')).toHaveCount(4);
-  const events = await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve) => {
-      const open = indexedDB.open('nightcore');
-      open.onsuccess = () => resolve(open.result);
-    });
-    const rows = await new Promise<{ event: string; details: Record<string, unknown> }[]>(
-      (resolve) => {
-        const request = db.transaction('audit').objectStore('audit').getAll();
-        request.onsuccess = () => resolve(request.result);
-      }
-    );
-    db.close();
-    return rows
-      .filter((r) => r.event === 'intake' || r.event === 'verdict')
-      .map((r) => `${r.event}:${r.details.verdict ?? r.details.result ?? ''}`);
-  });
+  const events = (await auditRecords(page))
+    .filter((r) => r.event === 'intake' || r.event === 'verdict')
+    .map((r) => `${r.event}:${r.details.verdict ?? r.details.result ?? ''}`);
   expect(events).toEqual([
     'intake:',
     'verdict:verified',
@@ -199,6 +186,7 @@ test('the policy decides each request: review, auto-approve in auto mode, lockdo
   await page.getByTestId('key').first().getByRole('combobox').selectOption('auto');
   await expect(page.getByTestId('key').first()).toHaveAttribute('data-trust', 'auto');
   await page.getByTestId('run-mode').getByLabel('Auto').check();
+  await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'auto');
   await gotoReady(page, '/inbox');
   await paste(page, w.text('ok.ncb'));
   await expect(latest()).toHaveAttribute('data-state', 'auto-approved');
@@ -209,6 +197,7 @@ test('the policy decides each request: review, auto-approve in auto mode, lockdo
 
   // Lockdown: intake still verifies and queues, nothing can run.
   await page.getByTestId('run-mode').getByLabel('Lockdown').check();
+  await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'lockdown');
   await paste(page, w.text('ok.ncb'));
   await expect(latest()).toHaveAttribute('data-state', 'pending');
   await expect(latest().getByTestId('policy')).toContainText('cannot run in this mode');
@@ -233,6 +222,7 @@ test('decisions: approval survives a reload and is signed; pinning skips review 
   );
   await pinKey(page, w.text('alice.pub'), 'alice'); // trust "review"
   await page.getByTestId('run-mode').getByLabel('Auto').check();
+  await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'auto');
   await gotoReady(page, '/inbox');
   const latest = () => page.getByTestId('request').first();
 
@@ -263,22 +253,9 @@ test('decisions: approval survives a reload and is signed; pinning skips review 
   await expect(latest()).toHaveAttribute('data-state', 'rejected');
   await expect(latest()).toContainText('policy.blocked');
 
-  const audit = await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve) => {
-      const open = indexedDB.open('nightcore');
-      open.onsuccess = () => resolve(open.result);
-    });
-    const rows = await new Promise<{ event: string; details: Record<string, unknown> }[]>(
-      (resolve) => {
-        const request = db.transaction('audit').objectStore('audit').getAll();
-        request.onsuccess = () => resolve(request.result);
-      }
-    );
-    db.close();
-    return rows
-      .filter((r) => r.event === 'decision' || r.event === 'policy.version')
-      .map((r) => `${r.event}:${r.details.action ?? r.details.change}`);
-  });
+  const audit = (await auditRecords(page))
+    .filter((r) => r.event === 'decision' || r.event === 'policy.version')
+    .map((r) => `${r.event}:${r.details.action ?? r.details.change}`);
   expect(audit).toEqual([
     'decision:approve',
     'decision:pin',

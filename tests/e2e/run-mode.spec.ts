@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { auditReady, gotoReady } from './helpers';
+import { auditReady, auditRecords, gotoReady } from './helpers';
 
 test('the run mode switch is on every page, persists across reloads, and each change is audited', async ({
   page
@@ -13,23 +13,11 @@ test('the run mode switch is on every page, persists across reloads, and each ch
   await gotoReady(page, '/settings');
   await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'lockdown');
   await page.getByTestId('run-mode').getByLabel('Auto').check();
+  await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'auto'); // both writes done
   await page.reload();
   await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'auto');
-  const changes = await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve) => {
-      const open = indexedDB.open('nightcore');
-      open.onsuccess = () => resolve(open.result);
-    });
-    const rows = await new Promise<{ event: string; details: Record<string, unknown> }[]>(
-      (resolve) => {
-        const request = db.transaction('audit').objectStore('audit').getAll();
-        request.onsuccess = () => resolve(request.result);
-      }
-    );
-    db.close();
-    return rows
-      .filter((r) => r.event === 'settings.changed' && r.details.setting === 'run-mode')
-      .map((r) => `${r.details.from}->${r.details.to}`);
-  });
+  const changes = (await auditRecords(page))
+    .filter((r) => r.event === 'settings.changed' && r.details.setting === 'run-mode')
+    .map((r) => `${r.details.from}->${r.details.to}`);
   expect(changes).toEqual(['review->lockdown', 'lockdown->auto']);
 });

@@ -42,13 +42,15 @@ export class RunModeState {
   async set(mode: RunMode): Promise<void> {
     if (mode === this.mode) return;
     const from = this.mode;
-    await (await database()).put('meta', { name: META_NAME, value: mode });
-    this.mode = mode;
+    // Audit first: a page that dies between the two writes leaves a recorded change that did not
+    // happen, never a loosened mode that nobody recorded.
     await auditLog.record({
       event: 'settings.changed',
       subject: {},
       details: { setting: 'run-mode', from, to: mode }
     });
+    await (await database()).put('meta', { name: META_NAME, value: mode });
+    this.mode = mode;
   }
 }
 
