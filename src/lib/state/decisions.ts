@@ -51,14 +51,15 @@ export async function decide(request: RequestRow, action: DecisionAction): Promi
     signature,
     deviceKeyId: store.device.id
   };
-  const saved = await recordDecision(db, request.id, STATE_AFTER[action], decision);
-  if (!saved) return 'This request was decided already (perhaps in another tab).';
+  // Audit first (intent before effect): a page that dies in between leaves a recorded decision
+  // that did not take effect, never an approval that nobody recorded.
+  const subject = {
+    requestId: request.id,
+    ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
+  };
   await auditLog.record({
     event: 'decision',
-    subject: {
-      requestId: request.id,
-      ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
-    },
+    subject,
     details: {
       action,
       limits: body.limits,
@@ -67,6 +68,15 @@ export async function decide(request: RequestRow, action: DecisionAction): Promi
       signature
     }
   });
+  const saved = await recordDecision(db, request.id, STATE_AFTER[action], decision);
+  if (!saved) {
+    await auditLog.record({
+      event: 'decision',
+      subject,
+      details: { action, result: 'not applied: the request was no longer pending' }
+    });
+    return 'This request was decided already (perhaps in another tab).';
+  }
   if (action === 'pin' || action === 'block') await changeHashLists(request.moduleSha256, action);
   return null;
 }
