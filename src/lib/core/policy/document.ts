@@ -108,7 +108,7 @@ const RULE_FIELDS = [
 const TOP_FIELDS = new Set<string>(['version', 'name', 'tenants', ...RULE_FIELDS]);
 const TENANT_FIELDS = new Set<string>(RULE_FIELDS);
 
-/** Parses and checks a policy document. Never throws. */
+/** Parses and checks a policy document; never throws. */
 export function parsePolicy(text: string): PolicyResult {
   const parsed = parseJson(text, { maxSize: MAX_POLICY_CHARS });
   if (!parsed.ok) {
@@ -117,7 +117,7 @@ export function parsePolicy(text: string): PolicyResult {
   return checkPolicy(parsed.value);
 }
 
-/** Checks an already parsed JSON value as a policy document. Never throws. */
+/** Checks an already parsed JSON value as a policy document; never throws. */
 export function checkPolicy(value: JsonValue): PolicyResult {
   const c = new Checker();
   if (!isJsonObject(value))
