@@ -145,23 +145,7 @@ export function parseSpkiDer(der: Uint8Array): FoundKeys {
   if (der.length === SPKI_PREFIX.length + 32 && bytesEqual(der.subarray(0, 12), SPKI_PREFIX)) {
     return { ok: true, keys: [{ publicKey: der.subarray(12), format: 'pem-spki' }] };
   }
-  const oid = algorithmOf(der, 'spki');
-  if (oid !== null && oid !== ED25519_OID) {
-    return {
-      ok: false,
-      reason: reason(
-        'key.unsupported-type',
-        `this is a ${algorithmName(oid)} public key: Night Core accepts Ed25519 keys only`
-      )
-    };
-  }
-  return {
-    ok: false,
-    reason: reason(
-      'key.der',
-      'the public key is not the exact DER encoding of an Ed25519 SubjectPublicKeyInfo (RFC 8410)'
-    )
-  };
+  return { ok: false, reason: derRefusal(der, 'spki') };
 }
 
 const PRIVATE_LABELS = /PRIVATE KEY$/;
@@ -239,21 +223,24 @@ export function parsePkcs8PrivateKeyPem(text: string): Pkcs8Result {
   if (der.length === PKCS8_PREFIX.length + 32 && bytesEqual(der.subarray(0, 16), PKCS8_PREFIX)) {
     return { ok: true, seed: der.slice(16) };
   }
-  const oid = algorithmOf(der, 'pkcs8');
+  return { ok: false, reason: derRefusal(der, 'pkcs8') };
+}
+
+/** Why DER that is not our exact Ed25519 encoding is refused: another algorithm, or malformed. */
+function derRefusal(der: Uint8Array, kind: 'spki' | 'pkcs8'): Reason {
+  const oid = algorithmOf(der, kind);
   if (oid !== null && oid !== ED25519_OID) {
-    return {
-      ok: false,
-      reason: reason(
-        'key.unsupported-type',
-        `this is a ${algorithmName(oid)} private key: Night Core signs with Ed25519 only`
-      )
-    };
+    return reason(
+      'key.unsupported-type',
+      kind === 'spki'
+        ? `this is a ${algorithmName(oid)} public key: Night Core accepts Ed25519 keys only`
+        : `this is a ${algorithmName(oid)} private key: Night Core signs with Ed25519 only`
+    );
   }
-  return {
-    ok: false,
-    reason: reason(
-      'key.der',
-      'the private key is not the exact DER encoding of an Ed25519 PKCS#8 v1 key (RFC 8410)'
-    )
-  };
+  return reason(
+    'key.der',
+    kind === 'spki'
+      ? 'the public key is not the exact DER encoding of an Ed25519 SubjectPublicKeyInfo (RFC 8410)'
+      : 'the private key is not the exact DER encoding of an Ed25519 PKCS#8 v1 key (RFC 8410)'
+  );
 }
