@@ -1,8 +1,11 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumArgs, chromiumPath } from './scripts/chromium.mjs';
 
-/** The shared test server's port: not 4173, so a running `npm start` is never tested by mistake. */
-export const E2E_PORT = 4199;
+/**
+ * The shared test server's port: not 4173, so a running `npm start` is never tested by mistake.
+ * NIGHTCORE_E2E_PORT moves it, so two checkouts can run their browser tests side by side.
+ */
+export const E2E_PORT = Number(process.env.NIGHTCORE_E2E_PORT ?? 4199);
 
 export default defineConfig({
   testDir: 'tests/e2e',
