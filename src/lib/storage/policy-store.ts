@@ -1,6 +1,7 @@
 /** Policy versions in IndexedDB; the newest is in force, the built-in default until one is saved. */
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '$lib/core/policy/document';
 import type { NightCoreDatabase } from './db';
+import type { PolicyRow } from './records';
 
 export async function currentPolicy(db: NightCoreDatabase): Promise<Policy> {
   const cursor = await db.transaction('policies').store.openCursor(null, 'prev');
@@ -22,4 +23,9 @@ export async function savePolicyVersion(db: NightCoreDatabase, policy: Policy): 
   await tx.store.add({ version, createdAt: Date.now(), document: JSON.stringify(saved, null, 2) });
   await tx.done;
   return saved;
+}
+
+/** Every saved version, oldest first (the built-in default is version 0, not stored). */
+export async function listPolicyVersions(db: NightCoreDatabase): Promise<PolicyRow[]> {
+  return db.getAll('policies');
 }

@@ -40,3 +40,12 @@ export async function recordDecision(
   await tx.done;
   return next;
 }
+
+export async function getRequest(db: NightCoreDatabase, id: string): Promise<RequestRow | null> {
+  return (await db.get('requests', id)) ?? null;
+}
+
+/** A module's stored bytes by SHA-256, or null. Callers that run or trust them re-hash first. */
+export async function getModule(db: NightCoreDatabase, sha256: string): Promise<ModuleRow | null> {
+  return (await db.get('modules', sha256)) ?? null;
+}
