@@ -25,7 +25,7 @@ export async function savePolicyVersion(db: NightCoreDatabase, policy: Policy): 
   return saved;
 }
 
-/** Every saved version, oldest first (the built-in default is version 0, not stored). */
+/** Every saved version, oldest first (the built-in default is not stored). */
 export async function listPolicyVersions(db: NightCoreDatabase): Promise<PolicyRow[]> {
   return db.getAll('policies');
 }
