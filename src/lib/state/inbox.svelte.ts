@@ -28,6 +28,24 @@ const DECIDED: Record<DecisionAction, string> = {
   block: 'denied, and its hash blocked'
 };
 import { database } from './database';
+import { pendingCount } from './pending.svelte';
+import { readAll, type Collected } from './file-intake';
+import { formatBytes } from '$lib/core/units';
+
+/** How files arrived: the request's `channel`, recorded in the audit log. */
+export type FileChannel = 'file' | 'folder' | 'drop';
+
+/** What the Inbox shows while it works: bytes read, then items verified. */
+export interface IntakeProgress {
+  stage: 'reading' | 'verifying';
+  done: number;
+  total: number;
+  /** The file being read or verified now. */
+  current: string;
+}
+
+/** How many not-understood file names one message lists before saying "and N more". */
+const LISTED = 5;
 
 export type { RequestRow };
 
@@ -35,6 +53,7 @@ export class InboxState {
   requests = $state.raw<RequestRow[]>([]);
   busy = $state(false);
   message = $state<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  progress = $state<IntakeProgress | null>(null);
 
   async load(): Promise<void> {
     this.requests = await listRequests(await database());
@@ -43,6 +62,7 @@ export class InboxState {
   /** A human decision on a pending request (see decisions.ts). */
   async decide(request: RequestRow, action: DecisionAction): Promise<void> {
     const problem = await decide(request, action);
+    pendingCount.changed();
     this.message = problem
       ? { kind: 'error', text: problem }
       : { kind: 'ok', text: `${request.name ?? request.fileName}: ${DECIDED[action]}.` };
@@ -63,25 +83,73 @@ export class InboxState {
     await this.#run([decoded.item], 'paste');
   }
 
-  async intakeFiles(files: readonly NamedBytes[]): Promise<void> {
+  /**
+   * Files picked, or dropped, or a folder's files: read with progress, then taken in. A refusal of
+   * the whole selection (too many files, unreadable folder) is shown and audited.
+   */
+  async intakeSelection(collect: () => Promise<Collected>, channel: FileChannel): Promise<void> {
+    if (this.busy) {
+      this.message = {
+        kind: 'error',
+        text: 'Still working on the last intake; try again when it ends.'
+      };
+      return;
+    }
+    this.busy = true;
+    let files: NamedBytes[];
+    try {
+      const collected = await collect();
+      if (!collected.ok) {
+        this.message = { kind: 'error', text: collected.message };
+        await auditLog.record({
+          event: 'intake',
+          subject: {},
+          details: { channel, result: 'refused', reason: collected.message }
+        });
+        return;
+      }
+      files = await readAll(collected.files, (done, total, current) => {
+        this.progress = { stage: 'reading', done, total, current };
+      });
+    } catch (error) {
+      const text = `The files could not be read: ${error instanceof Error ? error.message : String(error)}`;
+      this.message = { kind: 'error', text };
+      await auditLog.record({
+        event: 'intake',
+        subject: {},
+        details: { channel, result: 'refused', reason: text }
+      });
+      return;
+    } finally {
+      this.busy = false;
+      this.progress = null;
+    }
+    await this.intakeFiles(files, channel);
+  }
+
+  async intakeFiles(files: readonly NamedBytes[], channel: FileChannel = 'file'): Promise<void> {
     const { items, unknown } = groupFiles(files);
     for (const file of unknown) {
       await auditLog.record({
         event: 'intake',
         subject: {},
         details: {
-          channel: 'file',
+          channel,
           fileName: file.name,
+          size: file.bytes.length,
           result: 'refused',
           reason: 'not a bundle, module, zip or paired signature'
         }
       });
     }
-    await this.#run(items, 'file');
+    if (items.length > 0) await this.#run(items, channel);
     if (unknown.length > 0) {
+      const names = unknown.slice(0, LISTED).map((f) => f.name);
+      const more = unknown.length > LISTED ? ` and ${unknown.length - LISTED} more` : '';
+      const taken = items.length > 0 ? `${this.message?.text ?? ''} ` : '';
       this.message = {
         kind: 'error',
-        text: `Not understood: ${unknown.map((f) => f.name).join(', ')} (not a bundle, a .wasm, a zip, or a signature next to its .wasm).`
+        text: `${taken}Not understood: ${names.join(', ')}${more} (not a bundle, a .wasm, a zip, or a signature next to its .wasm).`
       };
     }
   }
@@ -95,7 +163,17 @@ export class InboxState {
       if (!runMode.loaded) await runMode.load();
       let accepted = 0;
       const outcomes: Record<string, number> = {};
-      for (const item of items) {
+      for (const [index, item] of items.entries()) {
+        if (items.length > 1 || moduleSize(item) > PROGRESS_FROM_BYTES) {
+          this.progress = {
+            stage: 'verifying',
+            done: index,
+            total: items.length,
+            current: `${item.fileName} (${formatBytes(moduleSize(item))})`
+          };
+          // Let the progress paint before the hashing of a large item takes the thread.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
         const verdict = await verifyAgainst(item, keys);
         const decision = evaluatePolicy({
           verdict,
@@ -154,9 +232,21 @@ export class InboxState {
       };
       await this.load();
     } finally {
+      pendingCount.changed();
+      this.progress = null;
       this.busy = false;
     }
   }
+}
+
+/** Items at least this large show verification progress even alone. */
+const PROGRESS_FROM_BYTES = 4 * 1024 * 1024;
+
+function moduleSize(item: IntakeItem): number {
+  const input = item.input;
+  if (input.kind === 'bundle' || input.kind === 'tenant-zip') return input.bytes.length;
+  if (input.kind === 'tenant') return [...input.files.values()].reduce((n, b) => n + b.length, 0);
+  return input.module.length;
 }
 
 /**

@@ -49,3 +49,8 @@ export async function getRequest(db: NightCoreDatabase, id: string): Promise<Req
 export async function getModule(db: NightCoreDatabase, sha256: string): Promise<ModuleRow | null> {
   return (await db.get('modules', sha256)) ?? null;
 }
+
+/** How many requests wait for a human decision (the navigation badge). */
+export async function countPending(db: NightCoreDatabase): Promise<number> {
+  return db.countFromIndex('requests', 'byState', 'pending');
+}

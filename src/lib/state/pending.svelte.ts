@@ -1,0 +1,39 @@
+/**
+ * The live count of requests waiting for a decision, for the navigation badge. Whatever changes
+ * the queue calls `changed()`; other tabs hear it over a BroadcastChannel and re-count. (The
+ * audit channel is not enough: a decision is audited before it is applied.)
+ */
+import { countPending } from '$lib/storage/requests-store';
+import { database } from './database';
+
+const CHANNEL = 'nightcore-requests';
+
+export class PendingCount {
+  count = $state(0);
+  #channel: BroadcastChannel | null = null;
+
+  /** Starts listening to other tabs and counts once. */
+  start(): void {
+    if (this.#channel === null && typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(CHANNEL);
+      this.#channel.addEventListener('message', () => void this.refresh());
+    }
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.count = await countPending(await database());
+    } catch {
+      // The badge is a convenience: storage errors are reported by the pages that need storage.
+    }
+  }
+
+  /** The queue changed in this tab: re-count here and tell the others. */
+  changed(): void {
+    void this.refresh();
+    this.#channel?.postMessage('changed');
+  }
+}
+
+export const pendingCount = new PendingCount();
