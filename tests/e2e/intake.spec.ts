@@ -168,3 +168,77 @@ test('the navigation badge counts pending requests live, in this tab and another
   await expect(page.getByTestId('pending-count')).toHaveCount(0);
   await expect(other.getByTestId('pending-count')).toHaveCount(0);
 });
+
+test('a key scoped to some names and capabilities cannot vouch for others, whatever its trust', async ({
+  page
+}) => {
+  const w = workspace();
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--version', '1.0.0', '--out', 'a.ncb');
+  w.nightcore(
+    'sign',
+    'hello.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.1',
+    '--capability',
+    'clock',
+    '--out',
+    'clock.ncb'
+  );
+  await gotoReady(page, '/keys');
+  await auditReady(page);
+  await page.getByTestId('key-import').fill(w.text('alice.pub'));
+  await page.getByTestId('key-label').fill('alice');
+  await page.getByText('Restrict what this key may sign').click();
+  await page.getByTestId('key-scope').fill('acme-*');
+  await page.getByTestId('key-cap-clock').uncheck();
+  await page.getByTestId('key-import-submit').click();
+  await expect(page.getByTestId('key-import-result')).toContainText('Pinned 1 key.');
+  const card = page.getByTestId('key').first();
+  await expect(card.getByTestId('key-scope-names')).toHaveText('acme-*');
+  await expect(card.getByTestId('key-scope-capabilities')).not.toContainText('clock');
+
+  await gotoReady(page, '/inbox');
+  const latest = () => page.getByTestId('request').first();
+  await page.getByTestId('intake-paste').fill(w.text('a.ncb'));
+  await page.getByTestId('intake-submit').click();
+  await expect(latest()).toHaveAttribute('data-state', 'rejected');
+  await expect(latest()).toContainText('policy.signer-scope');
+
+  await gotoReady(page, '/keys');
+  await card.getByTestId('key-scope-edit').click();
+  await card.getByTestId('key-scope').fill('<img src=x onerror=window.pwned=1>');
+  await card.getByTestId('key-scope-save').click();
+  await expect(card.getByTestId('key-scope-error')).toContainText('"<img" is not a name pattern');
+  await expect(card.getByTestId('key-scope-names')).toHaveText('acme-*');
+  await card.getByTestId('key-scope').fill('acme-* hello');
+  await card.getByTestId('key-scope-save').click();
+  await expect(card.getByTestId('key-scope-names')).toHaveText('acme-* hello');
+
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-paste').fill(w.text('a.ncb'));
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('request')).toHaveCount(2);
+  await expect(latest()).toHaveAttribute('data-state', 'pending');
+  await page.getByTestId('intake-paste').fill(w.text('clock.ncb'));
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('request')).toHaveCount(3);
+  await expect(latest()).toHaveAttribute('data-state', 'rejected');
+  await expect(latest()).toContainText('policy.signer-capability');
+
+  const changed = (await auditRecords(page)).filter((r) => r.event === 'key.changed');
+  expect(changed.map((r) => r.details.scope)).toEqual([
+    {
+      from: {
+        scope: ['acme-*'],
+        capabilities: ['args', 'env', 'random', 'stdin', 'fs-read', 'fs-write']
+      },
+      to: {
+        scope: ['acme-*', 'hello'],
+        capabilities: ['args', 'env', 'random', 'stdin', 'fs-read', 'fs-write']
+      }
+    }
+  ]);
+  expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+});

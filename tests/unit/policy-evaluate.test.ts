@@ -169,6 +169,36 @@ const CASES: [string, PolicyInput, string | null, Expect][] = [
     'policy.verification',
     R
   ],
+  [
+    'signer scoped to other names',
+    input({ signerScope: { [KEY]: { names: ['acme-*'], capabilities: null } } }),
+    'policy.signer-scope',
+    R
+  ],
+  [
+    'signer scoped to this name by prefix',
+    input({ signerScope: { [KEY]: { names: ['hel*'], capabilities: null } } }),
+    null,
+    A
+  ],
+  [
+    'signer may not vouch for a requested capability',
+    input({
+      verdict: verdictWith({ manifest: manifest({ capabilities: ['clock', 'stdin'] }) }),
+      signerScope: { [KEY]: { names: [], capabilities: ['clock'] } }
+    }),
+    'policy.signer-capability',
+    R
+  ],
+  [
+    'out-of-scope signer, pinned hash: still denied',
+    input({
+      signerScope: { [KEY]: { names: ['other'], capabilities: null } },
+      policyPatch: { pinnedHashes: [SHA] }
+    }),
+    'policy.signer-scope',
+    R
+  ],
   ['revoked signer', input({ signerTrust: { [KEY]: 'revoked' } }), 'policy.revoked', R],
   [
     'revoked signer, pinned hash',

@@ -179,6 +179,9 @@ export class InboxState {
           verdict,
           inspection: verdict.moduleBytes ? inspectWasm(verdict.moduleBytes) : null,
           signerTrust: Object.fromEntries(keys.map((k) => [k.id, k.trust])),
+          signerScope: Object.fromEntries(
+            keys.map((k) => [k.id, { names: k.scope, capabilities: k.capabilities ?? null }])
+          ),
           history: approvedHistory(this.requests),
           policy,
           mode: runMode.mode

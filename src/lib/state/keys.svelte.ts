@@ -3,12 +3,39 @@
  * changing trust. Every change is written to the audit log (key.added, key.changed, key.revoked).
  */
 import { parsePublicKeys, type ParsedPublicKey } from '$lib/core/keys';
+import { parseNamePatterns } from '$lib/core/policy/scope';
+import { CAPABILITY_GROUPS, type CapabilityGroup } from '$lib/core/wasm/capabilities';
 import type { KeyRow, KeyTrust } from '$lib/storage/records';
 import { addKey, deleteKey, listKeys, updateKey } from '$lib/storage/keys-store';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 
-export type { KeyRow, KeyTrust };
+export type { KeyRow, KeyTrust, CapabilityGroup };
+export { CAPABILITY_GROUPS };
+
+/** A key's scope as the forms give it: name patterns as typed, and the capabilities ticked. */
+export interface ScopeInput {
+  names: string;
+  capabilities: readonly CapabilityGroup[];
+}
+
+type ScopeFields = Pick<KeyRow, 'scope' | 'capabilities'>;
+
+/** Reads the form's scope; every capability ticked means no restriction (null). */
+export function readScope(
+  input: ScopeInput
+): { ok: true; fields: ScopeFields } | { ok: false; error: string } {
+  const names = parseNamePatterns(input.names);
+  if (!names.ok) return { ok: false, error: names.message };
+  const all = CAPABILITY_GROUPS.every((c) => input.capabilities.includes(c));
+  return {
+    ok: true,
+    fields: {
+      scope: names.names,
+      capabilities: all ? null : CAPABILITY_GROUPS.filter((c) => input.capabilities.includes(c))
+    }
+  };
+}
 
 export const KEY_TRUST_LEVELS: readonly { value: KeyTrust; label: string; meaning: string }[] = [
   { value: 'review', label: 'Review', meaning: 'Its modules always wait for a human decision.' },
@@ -46,8 +73,15 @@ export class KeysState {
    * Imports every key in `input` (a file may hold several, e.g. allowed_signers). Nothing is pinned
    * when the input does not parse: the reason says what is wrong, and it is audited.
    */
-  async import(input: string | Uint8Array, label: string, trust: KeyTrust): Promise<ImportOutcome> {
+  async import(
+    input: string | Uint8Array,
+    label: string,
+    trust: KeyTrust,
+    scopeInput: ScopeInput = { names: '', capabilities: CAPABILITY_GROUPS }
+  ): Promise<ImportOutcome> {
     const cleanLabel = label.trim().slice(0, MAX_LABEL);
+    const scope = readScope(scopeInput);
+    if (!scope.ok) return { added: [], alreadyPinned: [], error: scope.error };
     const parsed = await parsePublicKeys(input);
     if (!parsed.ok) {
       await auditLog.record({
@@ -60,13 +94,23 @@ export class KeysState {
     const db = await database();
     const outcome: ImportOutcome = { added: [], alreadyPinned: [], error: null };
     for (const [index, key] of parsed.keys.entries()) {
-      const row = toRow(key, labelFor(cleanLabel, key, index, parsed.keys.length), trust);
+      const row = {
+        ...toRow(key, labelFor(cleanLabel, key, index, parsed.keys.length), trust),
+        ...scope.fields
+      };
       if (await addKey(db, row)) {
         outcome.added.push(row);
         await auditLog.record({
           event: 'key.added',
           subject: { keyIds: [row.id] },
-          details: { label: row.label, trust, format: row.format, nativeId: row.nativeId }
+          details: {
+            label: row.label,
+            trust,
+            format: row.format,
+            nativeId: row.nativeId,
+            scope: row.scope,
+            capabilities: row.capabilities ?? null
+          }
         });
       } else {
         outcome.alreadyPinned.push((await db.get('keys', row.id)) ?? row);
@@ -87,6 +131,25 @@ export class KeysState {
       details: { label: before.label, trust: { from: before.trust, to: trust } }
     });
     await this.load();
+  }
+
+  /** Changes what a key may sign for; returns the problem, or null when saved (or unchanged). */
+  async setScope(id: string, input: ScopeInput): Promise<string | null> {
+    const scope = readScope(input);
+    if (!scope.ok) return scope.error;
+    const db = await database();
+    const before = await db.get('keys', id);
+    if (!before) return 'This key is no longer pinned.';
+    const from = { scope: before.scope, capabilities: before.capabilities ?? null };
+    if (JSON.stringify(from) === JSON.stringify(scope.fields)) return null;
+    await updateKey(db, id, scope.fields);
+    await auditLog.record({
+      event: 'key.changed',
+      subject: { keyIds: [id] },
+      details: { label: before.label, scope: { from, to: scope.fields } }
+    });
+    await this.load();
+    return null;
   }
 
   async rename(id: string, label: string): Promise<void> {

@@ -22,7 +22,7 @@ export async function addKey(db: NightCoreDatabase, row: KeyRow): Promise<boolea
 export async function updateKey(
   db: NightCoreDatabase,
   id: string,
-  change: { label?: string; trust?: KeyTrust }
+  change: Partial<Pick<KeyRow, 'label' | 'trust' | 'scope' | 'capabilities'>>
 ): Promise<KeyRow | null> {
   const tx = db.transaction('keys', 'readwrite');
   const row = await tx.store.get(id);

@@ -2,6 +2,7 @@ import type { AuditRecord } from '$lib/core/audit/record';
 import type { CompactRange } from '$lib/core/audit/merkle';
 import type { Reason } from '$lib/core/verdict';
 import type { PolicyDecision } from '$lib/core/policy/evaluate';
+import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
 
 /**
  * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
@@ -19,8 +20,10 @@ export interface KeyRow {
   /** The format it was imported from and that format's own id (minisign key id, SSH fingerprint). */
   format: string;
   nativeId: string;
-  /** Name patterns this key may sign for; empty means any name. */
+  /** Name patterns this key may sign for (core/policy/scope.ts); empty means any name. */
   scope: string[];
+  /** Capabilities its modules may request; absent or null means whatever the policy allows. */
+  capabilities?: CapabilityGroup[] | null;
   addedAt: number;
 }
 

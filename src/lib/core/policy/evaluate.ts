@@ -18,6 +18,7 @@ import {
   type PolicyLimits,
   type PolicyRules
 } from './document';
+import { nameInScope, type SignerScope } from './scope';
 
 export type RunMode = 'lockdown' | 'review' | 'auto';
 export type SignerTrust = 'auto' | 'review' | 'revoked';
@@ -44,6 +45,8 @@ export interface PolicyInput {
   inspection: WasmInspection | null;
   /** Trust by canonical key id; a signer missing here counts as `review`. */
   signerTrust: Record<string, SignerTrust>;
+  /** Name and capability scope by canonical key id; a signer missing here has no restriction. */
+  signerScope?: Record<string, SignerScope>;
   /** Previously approved modules. */
   history: ApprovedRecord[];
   policy: Policy;
@@ -243,6 +246,30 @@ function evaluate(input: PolicyInput): PolicyDecision {
       `The capability "${c}" is not allowed by policy.`
     );
   const granted = requested.filter((c) => rules.allowedCapabilities.includes(c));
+  // 7b. Each signer's own scope: names it may sign for, capabilities it may vouch for.
+  for (const id of signers.filter((s) => trustOf(s) !== 'revoked')) {
+    const scope = Object.hasOwn(input.signerScope ?? {}, id) ? input.signerScope?.[id] : undefined;
+    if (scope === undefined) continue;
+    if (name !== null && !nameInScope(name, scope.names)) {
+      add(
+        'signerScope',
+        'signer-scope',
+        'deny',
+        `The signer ${id} may only sign ${scope.names.join(', ')}; this module is "${name}".`
+      );
+    }
+    const outside = scope.capabilities
+      ? requested.filter((c) => !scope.capabilities!.includes(c))
+      : [];
+    if (outside.length > 0) {
+      add(
+        'signerScope',
+        'signer-capability',
+        'deny',
+        `The signer ${id} may not vouch for ${outside.map((c) => `"${c}"`).join(', ')}.`
+      );
+    }
+  }
   for (const c of requested) {
     risk(c === 'fs-write' ? 'capability-fs-write' : 'capability', `Requests "${c}".`);
   }
