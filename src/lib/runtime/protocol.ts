@@ -1,0 +1,183 @@
+/**
+ * The closed message protocol between the page and a run's worker. The page sends one `start`;
+ * the worker sends `output` batches and one `end`. Everything the page receives is checked by
+ * `readWorkerMessage` before use: a worker runs hostile code, so its messages are input.
+ */
+import { CAPABILITY_GROUPS, type CapabilityGroup } from '$lib/core/wasm/capabilities';
+import { POLICY_LIMIT_NAMES } from '$lib/core/policy/document';
+import type { RunLimits } from './limits';
+
+/** What a run ends as (plus `queued`/`running` while it lives, and `killed`/`interrupted`). */
+export type RunStatus =
+  | 'queued'
+  | 'running'
+  | 'exited'
+  | 'trapped'
+  | 'timeout'
+  | 'memory-cap'
+  | 'output-cap'
+  | 'killed'
+  | 'interrupted';
+
+/** The outcomes a worker itself can report (killed and interrupted are decided by the page). */
+export type WorkerStatus = 'exited' | 'trapped' | 'timeout' | 'memory-cap' | 'output-cap';
+export const WORKER_STATUSES: readonly WorkerStatus[] = [
+  'exited',
+  'trapped',
+  'timeout',
+  'memory-cap',
+  'output-cap'
+];
+
+export interface InputFile {
+  /** Path under the read-only mount `/input`, e.g. `data.csv` or `dir/x.txt`. */
+  path: string;
+  bytes: Uint8Array;
+}
+
+/** What the approval grants this run: only these reach the module. */
+export interface RunGrant {
+  capabilities: CapabilityGroup[];
+  limits: RunLimits;
+  /** argv[0] is the module name; the manifest's args follow (given only with `args`). */
+  args: string[];
+  /** Given only with `env`. */
+  env: [string, string][];
+  /** Given only with `stdin`; otherwise stdin is empty. */
+  stdin: Uint8Array;
+  /** Mounted read-only at `/input`, only with `fs-read`. */
+  files: InputFile[];
+}
+
+export interface StartMessage {
+  type: 'start';
+  runId: string;
+  /** Compiled in the page from the verified bytes (memory maximum rewritten), or raw bytes. */
+  module: WebAssembly.Module | Uint8Array;
+  grant: RunGrant;
+}
+
+export interface ScratchFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+export interface RunEnd {
+  status: WorkerStatus;
+  exitCode: number | null;
+  /** For `trapped` and `memory-cap`: what the engine or the host said. */
+  message: string | null;
+  durationMs: number;
+  peakMemoryBytes: number;
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Output was cut at the cap. */
+  truncated: boolean;
+  /** WASI calls refused because their capability was not granted, by function name. */
+  refusedCalls: Record<string, number>;
+  /** A write to the scratch directory failed with ENOSPC at the fs cap. */
+  fsCapHit: boolean;
+  /** Files left in the scratch directory (fs-write), for download. */
+  files: ScratchFile[];
+}
+
+export type WorkerMessage =
+  { type: 'output'; stream: 'stdout' | 'stderr'; bytes: Uint8Array } | { type: 'end'; end: RunEnd };
+
+const MAX_MESSAGE_TEXT = 4096;
+const MAX_PATH = 4096;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const exactKeys = (o: Obj, keys: readonly string[]) =>
+  Object.keys(o).length === keys.length && keys.every((k) => Object.hasOwn(o, k));
+
+/**
+ * Checks a message from a worker; null when it is anything but a well-formed output batch within
+ * `maxOutput` bytes or a well-formed end. The page treats null as a misbehaving worker.
+ */
+export function readWorkerMessage(data: unknown, maxOutput: number): WorkerMessage | null {
+  if (!isObj(data)) return null;
+  if (data.type === 'output') {
+    if (!exactKeys(data, ['type', 'stream', 'bytes'])) return null;
+    if (data.stream !== 'stdout' && data.stream !== 'stderr') return null;
+    if (!(data.bytes instanceof Uint8Array) || data.bytes.length > maxOutput) return null;
+    return { type: 'output', stream: data.stream, bytes: data.bytes };
+  }
+  if (data.type === 'end') {
+    if (!exactKeys(data, ['type', 'end']) || !isObj(data.end)) return null;
+    const end = readEnd(data.end);
+    return end ? { type: 'end', end } : null;
+  }
+  return null;
+}
+
+const END_KEYS = [
+  'status',
+  'exitCode',
+  'message',
+  'durationMs',
+  'peakMemoryBytes',
+  'stdoutBytes',
+  'stderrBytes',
+  'truncated',
+  'refusedCalls',
+  'fsCapHit',
+  'files'
+] as const;
+
+function readEnd(e: Obj): RunEnd | null {
+  if (!exactKeys(e, END_KEYS)) return null;
+  if (!WORKER_STATUSES.includes(e.status as WorkerStatus)) return null;
+  const exitCode = e.exitCode;
+  if (exitCode !== null && !(Number.isSafeInteger(exitCode) && isCount(exitCode))) return null;
+  if (exitCode !== null && (exitCode as number) > 0xffffffff) return null;
+  if (e.message !== null && typeof e.message !== 'string') return null;
+  if (typeof e.durationMs !== 'number' || !(e.durationMs >= 0)) return null;
+  if (!isCount(e.peakMemoryBytes) || !isCount(e.stdoutBytes) || !isCount(e.stderrBytes))
+    return null;
+  if (typeof e.truncated !== 'boolean' || typeof e.fsCapHit !== 'boolean') return null;
+  if (!isObj(e.refusedCalls) || !Object.values(e.refusedCalls).every(isCount)) return null;
+  if (!Array.isArray(e.files)) return null;
+  const files: ScratchFile[] = [];
+  for (const f of e.files as unknown[]) {
+    if (!isObj(f) || !exactKeys(f, ['path', 'bytes'])) return null;
+    if (typeof f.path !== 'string' || f.path.length === 0 || f.path.length > MAX_PATH) return null;
+    if (!(f.bytes instanceof Uint8Array)) return null;
+    files.push({ path: f.path, bytes: f.bytes });
+  }
+  return {
+    status: e.status as WorkerStatus,
+    exitCode: exitCode as number | null,
+    message: e.message === null ? null : (e.message as string).slice(0, MAX_MESSAGE_TEXT),
+    durationMs: e.durationMs,
+    peakMemoryBytes: e.peakMemoryBytes,
+    stdoutBytes: e.stdoutBytes,
+    stderrBytes: e.stderrBytes,
+    truncated: e.truncated,
+    refusedCalls: { ...(e.refusedCalls as Record<string, number>) },
+    fsCapHit: e.fsCapHit,
+    files
+  };
+}
+
+/** Checks a grant before it is sent (the page builds it, but from stored data). */
+export function grantProblems(grant: RunGrant): string[] {
+  const problems: string[] = [];
+  for (const c of grant.capabilities)
+    if (!CAPABILITY_GROUPS.includes(c)) problems.push(`unknown capability ${String(c)}`);
+  for (const n of POLICY_LIMIT_NAMES) {
+    const v = grant.limits[n];
+    if (!Number.isSafeInteger(v) || v < 1) problems.push(`limit ${n} must be a positive integer`);
+  }
+  if (grant.args.length > 0 && !grant.capabilities.includes('args') && grant.args.length > 1)
+    problems.push('args given without the args capability');
+  if (grant.env.length > 0 && !grant.capabilities.includes('env'))
+    problems.push('env given without the env capability');
+  if (grant.files.length > 0 && !grant.capabilities.includes('fs-read'))
+    problems.push('files given without the fs-read capability');
+  if (grant.stdin.length > 0 && !grant.capabilities.includes('stdin'))
+    problems.push('stdin given without the stdin capability');
+  return problems;
+}

@@ -1,0 +1,94 @@
+/**
+ * One run, inside its worker: instantiate the (already verified, memory-capped) module against the
+ * WASI host, call `_start`, and report how it ended. Synchronous from `_start` to the end: the
+ * worker answers nothing else meanwhile, which is why the page's watchdog terminates it rather
+ * than asking. DOM-free, so Node's worker_threads run exactly this code in the unit tests.
+ */
+import { createWasiHost, HostCallError, RunStop } from './wasi-host';
+import type { RunEnd, StartMessage, WorkerMessage } from './protocol';
+
+export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
+
+const PAGE = 65536;
+
+export function runModule(start: StartMessage, post: Post): RunEnd {
+  const began = performance.now();
+  const deadline = began + start.grant.limits.timeoutMs;
+  const host = createWasiHost(start.grant, deadline, (stream, bytes) =>
+    post({ type: 'output', stream, bytes }, [bytes.buffer as ArrayBuffer])
+  );
+  let instance: WebAssembly.Instance | null = null;
+  const finish = (fields: Pick<RunEnd, 'status' | 'exitCode' | 'message'>): RunEnd => {
+    host.flush();
+    const memory = instance?.exports.memory;
+    const peak = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
+    let status = fields.status;
+    // A run that ends badly with its memory at the cap ran out of memory: say so.
+    const capBytes = start.grant.limits.memoryMiB * 1024 * 1024;
+    if (
+      (status === 'trapped' || (status === 'exited' && fields.exitCode !== 0)) &&
+      peak >= capBytes
+    ) {
+      status = 'memory-cap';
+    }
+    return {
+      ...fields,
+      status,
+      durationMs: performance.now() - began,
+      peakMemoryBytes: peak,
+      ...host.stats(),
+      files: host.scratchFiles()
+    };
+  };
+
+  try {
+    const module =
+      start.module instanceof WebAssembly.Module
+        ? start.module
+        : new WebAssembly.Module(start.module as BufferSource);
+    instance = new WebAssembly.Instance(module, host.imports);
+    if (typeof instance.exports._start !== 'function') {
+      return finish({
+        status: 'trapped',
+        exitCode: null,
+        message: 'The module has no _start export: it is not a WASI command.'
+      });
+    }
+    if (!(instance.exports.memory instanceof WebAssembly.Memory)) {
+      return finish({
+        status: 'trapped',
+        exitCode: null,
+        message: 'The module exports no memory.'
+      });
+    }
+    const code = host.start(instance);
+    return finish({ status: 'exited', exitCode: code >>> 0, message: null });
+  } catch (error) {
+    if (error instanceof RunStop)
+      return finish({ status: error.reason, exitCode: null, message: error.message });
+    if (error instanceof RangeError && /memory/i.test(error.message)) {
+      return finish({ status: 'memory-cap', exitCode: null, message: describe(error) });
+    }
+    if (
+      error instanceof WebAssembly.RuntimeError ||
+      error instanceof WebAssembly.LinkError ||
+      error instanceof WebAssembly.CompileError ||
+      error instanceof RangeError || // stack overflow in V8
+      error instanceof HostCallError
+    ) {
+      return finish({ status: 'trapped', exitCode: null, message: describe(error) });
+    }
+    return finish({ status: 'trapped', exitCode: null, message: `Host error: ${describe(error)}` });
+  }
+}
+
+function describe(error: unknown): string {
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 2000);
+    return String(error).slice(0, 2000);
+  } catch {
+    return 'an unprintable error';
+  }
+}
+
+export { PAGE };

@@ -1,0 +1,232 @@
+/**
+ * The runner core (src/lib/runtime/run-core.ts) under Node: the same code the browser worker runs,
+ * with the committed fixtures. Capabilities, limits and outcomes; the worker_threads tests for
+ * what only terminating a thread can stop are in runtime-worker.test.ts.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runModule } from '../../src/lib/runtime/run-core';
+import { prepareModule } from '../../src/lib/runtime/prepare';
+import type { RunEnd, RunGrant, WorkerMessage } from '../../src/lib/runtime/protocol';
+import type { CapabilityGroup } from '../../src/lib/core/wasm/capabilities';
+
+const fixture = (name: string) =>
+  new Uint8Array(readFileSync(new URL(`../fixtures/wasm/${name}.wasm`, import.meta.url)));
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function grant(patch: Partial<RunGrant> = {}): RunGrant {
+  return {
+    capabilities: [],
+    limits: { timeoutMs: 5000, memoryMiB: 16, outputBytes: 1024 * 1024, fsBytes: 1024 * 1024 },
+    args: ['module'],
+    env: [],
+    stdin: new Uint8Array(0),
+    files: [],
+    ...patch
+  };
+}
+
+async function run(name: string, patch: Partial<RunGrant> = {}) {
+  const bytes = fixture(name);
+  const g = grant(patch);
+  const prepared = await prepareModule(bytes, sha(bytes), g.limits.memoryMiB);
+  if (!prepared.ok) throw new Error(prepared.message);
+  const out = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[], batches: 0 };
+  const end: RunEnd = runModule(
+    { type: 'start', runId: 'r', module: prepared.module, grant: g },
+    (message: WorkerMessage) => {
+      if (message.type === 'output') {
+        out[message.stream].push(message.bytes);
+        out.batches++;
+      }
+    }
+  );
+  const text = (parts: Uint8Array[]) => Buffer.concat(parts).toString('utf8');
+  return { end, stdout: text(out.stdout), stderr: text(out.stderr), out };
+}
+const caps = (...c: CapabilityGroup[]) => c;
+
+describe('runner core: outcomes', () => {
+  it('hello prints and exits 0', async () => {
+    const { end, stdout } = await run('hello');
+    expect(stdout).toBe('hello from wasm\n');
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, truncated: false, stdoutBytes: 16 });
+    expect(end.peakMemoryBytes).toBeGreaterThan(0);
+  });
+
+  it.each([0, 1, 255])('proc_exit(%i) is the exit code', async (code) => {
+    const { end, stdout } = await run('exit-code', {
+      capabilities: caps('args'),
+      args: ['exit-code', String(code)]
+    });
+    expect(stdout).toBe(`exit ${code}\n`);
+    expect(end).toMatchObject({ status: 'exited', exitCode: code });
+  });
+
+  it('a trap is reported with the engine message', async () => {
+    const { end } = await run('trap');
+    expect(end.status).toBe('trapped');
+    expect(end.message).toMatch(/RuntimeError: unreachable/);
+  });
+
+  it('deep recursion ends as a trap (V8 reports a RangeError)', async () => {
+    const { end } = await run('recursion');
+    expect(end.status).toBe('trapped');
+    expect(end.message).toMatch(/Maximum call stack size exceeded/);
+  });
+
+  it('a memory bomb stops at the memory cap', async () => {
+    const { end } = await run('memory-bomb', {
+      limits: { ...grant().limits, memoryMiB: 8 }
+    });
+    expect(end.status).toBe('memory-cap');
+    expect(end.peakMemoryBytes).toBe(8 * 1024 * 1024);
+  });
+
+  it('output past the cap is cut at exactly the cap and the run stops', async () => {
+    const cap = 100_000;
+    const { end, stdout, out } = await run('flood', {
+      capabilities: caps('args'),
+      args: ['flood'],
+      limits: { ...grant().limits, outputBytes: cap }
+    });
+    expect(end).toMatchObject({ status: 'output-cap', truncated: true, stdoutBytes: cap });
+    expect(stdout.length).toBe(cap);
+    expect(out.batches).toBeGreaterThan(0);
+  });
+
+  it('a module importing outside WASI does not link', async () => {
+    const { end } = await run('foreign-import');
+    expect(end.status).toBe('trapped');
+    expect(end.message).toMatch(/env|evil|LinkError|TypeError/);
+  });
+
+  it('a reactor is not a command', async () => {
+    const { end } = await run('reactor');
+    expect(end).toMatchObject({ status: 'trapped', message: expect.stringMatching(/_start/) });
+  });
+
+  it('the deadline stops a run at its next WASI call', async () => {
+    const { end } = await run('flood', {
+      capabilities: caps('args'),
+      args: ['flood'],
+      limits: { ...grant().limits, timeoutMs: 50, outputBytes: 1024 * 1024 * 1024 }
+    });
+    expect(end.status).toBe('timeout');
+    expect(end.durationMs).toBeGreaterThanOrEqual(50);
+  });
+});
+
+describe('runner core: capabilities reach the module only when granted', () => {
+  it('args: given with the capability, withheld without', async () => {
+    const granted = await run('echo-args', {
+      capabilities: caps('args'),
+      args: ['echo-args', 'a b', 'ünïcødé ✓']
+    });
+    expect(granted.stdout).toBe('a b ünïcødé ✓\n');
+    const withheld = await run('echo-args', { args: ['echo-args', 'secret'] });
+    expect(withheld.stdout).not.toContain('secret');
+    expect(withheld.end.refusedCalls.args_sizes_get).toBeGreaterThan(0);
+  });
+
+  it('non-ASCII args are sized in UTF-8 bytes (the shim counts UTF-16 units)', async () => {
+    const long = 'é'.repeat(3000) + '✓'.repeat(3000);
+    const { stdout, end } = await run('echo-args', {
+      capabilities: caps('args'),
+      args: ['echo-args', long, long]
+    });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0 });
+    expect(stdout).toBe(`${long} ${long}\n`);
+  });
+
+  it('env: given with the capability, never the host environment', async () => {
+    const granted = await run('env-print', {
+      capabilities: caps('env'),
+      env: [
+        ['MODE', 'fast'],
+        ['NAME', 'ü']
+      ]
+    });
+    expect(granted.stdout).toBe('MODE=fast\nNAME=ü\n');
+    const withheld = await run('env-print', { env: [['MODE', 'fast']] });
+    expect(withheld.stdout).toBe('');
+    expect(withheld.stdout).not.toContain('PATH=');
+  });
+
+  it('stdin: given with the capability, empty-and-refused without', async () => {
+    const input = new TextEncoder().encode('line one\nline two ✓\n');
+    const granted = await run('cat-stdin', { capabilities: caps('stdin'), stdin: input });
+    expect(granted.stdout).toBe('line one\nline two ✓\n');
+    const withheld = await run('cat-stdin', { stdin: input });
+    expect(withheld.stdout).toBe('');
+    expect(withheld.end.refusedCalls.fd_read).toBeGreaterThan(0);
+  });
+
+  it('fs-read mounts the picked files read-only at /input', async () => {
+    const files = [{ path: 'data/notes.txt', bytes: new TextEncoder().encode('from the user\n') }];
+    const { stdout, end } = await run('read-file', {
+      capabilities: caps('args', 'fs-read'),
+      args: ['read-file', '/input/data/notes.txt', '/input/new.txt'],
+      files
+    });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0 });
+    expect(stdout).toMatch(/^from the user\ncreate \/input\/new.txt: (?!ok)/);
+    expect(end.files).toEqual([]);
+
+    const without = await run('read-file', {
+      capabilities: caps('args'),
+      args: ['read-file', '/input/data/notes.txt']
+    });
+    expect(without.end).toMatchObject({ status: 'exited', exitCode: 1 });
+  });
+
+  it('fs-write gives a scratch directory whose files come back after the run', async () => {
+    const { end, stdout } = await run('fs-flood', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['fs-flood', '1']
+    });
+    expect(stdout).toBe('wrote 1048576 bytes\n');
+    expect(end.files.map((f) => [f.path, f.bytes.length])).toEqual([['flood.bin', 1048576]]);
+  });
+
+  it('the scratch directory is capped: the write past fsBytes fails with ENOSPC', async () => {
+    const { end, stderr } = await run('fs-flood', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['fs-flood'],
+      limits: { ...grant().limits, fsBytes: 300 * 1024 }
+    });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 1, fsCapHit: true });
+    expect(stderr).toMatch(/No space left on device after 262144 bytes/);
+    expect(end.files[0]!.bytes.length).toBeLessThanOrEqual(300 * 1024);
+  });
+
+  it('without fs-write nothing can be created', async () => {
+    const { end, stderr } = await run('fs-flood', {
+      capabilities: caps('args'),
+      args: ['fs-flood']
+    });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 1 });
+    expect(stderr).toMatch(/fs-flood: open:/);
+  });
+});
+
+describe('prepareModule', () => {
+  it('refuses bytes that do not hash to the approved digest', async () => {
+    const bytes = fixture('hello');
+    const altered = bytes.slice();
+    altered[altered.length - 1]! ^= 1;
+    const prepared = await prepareModule(altered, sha(bytes), 16);
+    expect(prepared).toMatchObject({ ok: false, code: 'module.digest-mismatch' });
+  });
+
+  it('rewrites a memory with no maximum and records both digests', async () => {
+    const bytes = fixture('memory-bomb');
+    const prepared = await prepareModule(bytes, sha(bytes), 4);
+    expect(prepared.ok).toBe(true);
+    if (!prepared.ok) return;
+    expect(prepared.memoryRewritten).toBe(true);
+    expect(prepared.moduleSha256).toBe(sha(bytes));
+    expect(prepared.runSha256).not.toBe(prepared.moduleSha256);
+  });
+});
