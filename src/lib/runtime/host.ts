@@ -1,0 +1,112 @@
+/**
+ * The page's side of one run: hand the worker its `start`, check every message it sends back,
+ * stream output, and end the run one way or another: the worker's own `end`, the watchdog at the
+ * deadline, the user's stop, or a worker that crashed or broke the protocol. Whatever happens,
+ * the worker is terminated exactly once and `done` settles exactly once.
+ *
+ * Written over a minimal worker interface so the same host drives a browser Worker and Node's
+ * worker_threads in the unit tests.
+ */
+import { readWorkerMessage, type RunEnd, type StartMessage } from './protocol';
+
+export interface RunWorker {
+  post(message: StartMessage, transfer?: Transferable[]): void;
+  onMessage(listener: (data: unknown) => void): void;
+  onError(listener: (message: string) => void): void;
+  terminate(): void;
+}
+
+export type HostStatus = RunEnd['status'] | 'timeout' | 'killed';
+
+export interface RunResult {
+  status: HostStatus;
+  /** The worker's report when it ended the run itself; null when the page ended it. */
+  end: RunEnd | null;
+  message: string | null;
+  /** Milliseconds from posting `start` to the end, measured by the page. */
+  durationMs: number;
+  /** Milliseconds from the deadline to the recorded timeout (kill latency), when it timed out. */
+  lateMs: number | null;
+}
+
+export interface RunHandle {
+  done: Promise<RunResult>;
+  /** Kills the run now (the user's Stop); a no-op once it ended. */
+  stop(): void;
+}
+
+export interface HostOptions {
+  onOutput(stream: 'stdout' | 'stderr', bytes: Uint8Array): void;
+  /** Grace after the deadline for the worker's own deadline check to report first. */
+  graceMs?: number;
+}
+
+export function startRun(worker: RunWorker, start: StartMessage, options: HostOptions): RunHandle {
+  const began = performance.now();
+  const timeoutMs = start.grant.limits.timeoutMs;
+  const deadline = began + timeoutMs;
+  const maxOutput = start.grant.limits.outputBytes;
+  let received = 0;
+  let settle: (result: RunResult) => void = () => {};
+  let ended = false;
+  const done = new Promise<RunResult>((resolve) => (settle = resolve));
+
+  const finish = (status: HostStatus, end: RunEnd | null, message: string | null) => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(watchdog);
+    worker.terminate();
+    const now = performance.now();
+    settle({
+      status,
+      end,
+      message,
+      durationMs: now - began,
+      lateMs: status === 'timeout' ? Math.max(0, now - deadline) : null
+    });
+  };
+
+  const watchdog = setTimeout(
+    () => finish('timeout', null, `The run passed its ${timeoutMs} ms limit and was stopped.`),
+    timeoutMs + (options.graceMs ?? 0)
+  );
+
+  worker.onMessage((data) => {
+    if (ended) return;
+    const message = readWorkerMessage(data, maxOutput);
+    if (message === null) {
+      finish(
+        'trapped',
+        null,
+        'The worker sent a message outside the protocol; the run was stopped.'
+      );
+      return;
+    }
+    if (message.type === 'output') {
+      received += message.bytes.length;
+      if (received > maxOutput) {
+        finish(
+          'output-cap',
+          null,
+          'The worker sent more output than the cap; the run was stopped.'
+        );
+        return;
+      }
+      options.onOutput(message.stream, message.bytes);
+      return;
+    }
+    finish(message.end.status, message.end, message.end.message);
+  });
+  worker.onError((message) => finish('trapped', null, `The worker failed: ${message}`));
+
+  try {
+    worker.post(start);
+  } catch (error) {
+    finish(
+      'trapped',
+      null,
+      `The run could not start: ${error instanceof Error ? error.message : String(error)}`
+    );
+  }
+  return { done, stop: () => finish('killed', null, 'Stopped by the user.') };
+}
