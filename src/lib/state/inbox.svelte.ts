@@ -222,6 +222,7 @@ function toRequest(
     version: verdict.manifest?.version ?? null,
     format: verdict.format,
     size: verdict.module?.size ?? null,
+    manifest: verdict.manifest,
     verdict: {
       ok: verdict.ok,
       kind: verdictKind(verdict),

@@ -2,6 +2,7 @@ import type { AuditRecord } from '$lib/core/audit/record';
 import type { CompactRange } from '$lib/core/audit/merkle';
 import type { Reason } from '$lib/core/verdict';
 import type { PolicyDecision } from '$lib/core/policy/evaluate';
+import type { Manifest } from '$lib/core/manifest';
 
 /**
  * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
@@ -50,6 +51,11 @@ export interface RequestRow {
   format: string;
   size: number | null;
   verdict: RequestVerdict;
+  /**
+   * The manifest as verified (unverified when the verdict failed), for the Review page. Optional:
+   * requests stored before it was kept have none, and inputs without a manifest have null.
+   */
+  manifest?: Manifest | null;
   /** What the policy in force said (core/policy/evaluate.ts), at intake. */
   policy?: PolicyDecision;
   /** The human decision, bound to the module and manifest digests and signed by the device key. */
