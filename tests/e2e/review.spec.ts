@@ -210,6 +210,16 @@ test('a grant can be lowered on the review page and the signed decision carries 
   await expect(latest(page)).toHaveAttribute('data-state', 'pending');
   await openReview(page);
   const review = page.getByTestId('review');
+  // Usable one-handed on a small screen: no sideways scrolling at 360 px, 44 px tall buttons.
+  await page.setViewportSize({ width: 360, height: 740 });
+  expect(
+    await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth
+    )
+  ).toBeLessThanOrEqual(0);
+  for (const id of ['approve', 'approve-pin', 'deny', 'deny-block']) {
+    expect((await page.getByTestId(id).boundingBox())!.height, id).toBeGreaterThanOrEqual(44);
+  }
   await expect(review.locator('[data-limit="timeoutMs"]')).toContainText('9000');
   await expect(review.getByTestId('review-signers')).toContainText('alice');
   await expect(review.getByTestId('review-memory')).toContainText('maximum');
@@ -347,6 +357,7 @@ test('markup in every manifest text field stays literal on the Inbox and the rev
   );
   await expect(fields.locator('[data-field="env"]')).toContainText(`<b>X</b>=${svg}`);
   await expect(page.getByTestId('review')).toContainText(`${img}.ncb`);
+  await expect(page.getByTestId('review-notes')).toContainText(img); // the unknown key
   const injected = 'img[src="x"], img[onerror], svg[onload], svg, script, b';
   await expect(page.getByTestId('review').locator(injected)).toHaveCount(0);
   // Reloaded straight from the URL, as a bookmarked review page would be.
