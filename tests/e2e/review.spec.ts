@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditReady, auditRecords, gotoReady } from './helpers';
+import { auditReady, auditRecords, gotoReady, watchForProblems } from './helpers';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
 const fixture = (name: string) => new URL(`../fixtures/wasm/${name}`, import.meta.url).pathname;
@@ -199,6 +199,7 @@ test('rollback and drift are flagged; the drifted request shows its diff against
 test('a grant can be lowered on the review page and the signed decision carries it; raising is refused', async ({
   page
 }) => {
+  const { problems } = watchForProblems(page);
   const w = workspace();
   const caps = ['--capability', 'args', '--capability', 'clock'];
   w.sign('echo.wasm', 'one.ncb', '--version', '1.0.0', '--timeout-ms', '9000', ...caps);
@@ -267,6 +268,17 @@ test('a grant can be lowered on the review page and the signed decision carries 
   await page.keyboard.press('d');
   await expect(review).toHaveAttribute('data-request-state', 'denied');
   await expect(page.getByTestId('review-result')).toHaveText('Denied.');
+  expect(problems).toEqual([]);
+});
+
+test('the review page without an id, or with an unknown one, says so', async ({ page }) => {
+  const { problems } = watchForProblems(page);
+  await gotoReady(page, '/review');
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'not-found');
+  await gotoReady(page, '/review?id=no-such-request');
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'not-found');
+  await expect(page.getByRole('alert')).toContainText('No such request');
+  expect(problems).toEqual([]);
 });
 
 test('module bytes changed in storage after intake: the review page refuses to offer approval', async ({
