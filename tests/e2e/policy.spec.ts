@@ -311,3 +311,34 @@ async function hashOf(page: Page, id: string): Promise<string> {
     return row.moduleSha256;
   }, id);
 }
+
+test('at 360 px the page does not scroll sideways, every control is labelled, focus is visible', async ({
+  page
+}) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await openPolicy(page);
+  await page.locator('#policy-name').fill('x'.repeat(120));
+  await page.locator('#policy-threshold').fill('99');
+  await page.getByTestId('policy-save').click(); // refused: long error text on screen
+  await expect(page.getByTestId('policy-errors')).toBeVisible();
+  await page.getByTestId('policy-dry-run').click(); // refused too; the draft is invalid
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('main input, main select, main textarea')]
+      .filter((el) => {
+        const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute('aria-label');
+        return !labelled;
+      })
+      .map((el) => el.outerHTML.slice(0, 80))
+  );
+  expect(unlabelled).toEqual([]);
+
+  await page.locator('#policy-threshold').focus();
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+  expect(outline).not.toBe('none');
+});
