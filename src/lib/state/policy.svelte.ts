@@ -64,6 +64,12 @@ export class PolicyState {
     this.parsed.ok && isJsonObject(this.parsed.value) ? this.parsed.value : null
   );
   readonly dirty = $derived(this.text !== pretty(this.current));
+  /** How the policy in force is named: the default has no stored number of its own. */
+  readonly inForceLabel = $derived(
+    this.versions[0]?.key === 'default' || this.versions.length === 0
+      ? 'the built-in default'
+      : `version ${this.current.version}`
+  );
 
   async load(): Promise<void> {
     try {
@@ -133,7 +139,7 @@ export class PolicyState {
 
   /** Downloads the policy in force as JSON. */
   exportCurrent(): void {
-    const name = this.current.version === DEFAULT_POLICY.version ? 'default' : this.current.version;
+    const name = this.versions[0]?.key ?? 'default';
     downloadText(`nightcore-policy-${name}.json`, pretty(this.current), 'application/json');
   }
 
@@ -204,7 +210,7 @@ export class PolicyState {
         this.errors = judged.errors;
         this.message = {
           kind: 'error',
-          text: `${source === 'import' ? 'Import' : 'Save'} refused: ${judged.errors.length} problem(s). The policy in force (version ${this.current.version}) is unchanged.`
+          text: `${source === 'import' ? 'Import' : 'Save'} refused: ${judged.errors.length} problem(s). The policy in force (${this.inForceLabel}) is unchanged.`
         };
         await auditLog.record({
           event: 'policy.version',
