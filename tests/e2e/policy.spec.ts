@@ -342,3 +342,27 @@ test('at 360 px the page does not scroll sideways, every control is labelled, fo
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
   expect(outline).not.toBe('none');
 });
+
+test('a draft begun before another save does not silently undo it', async ({ page, context }) => {
+  await openPolicy(page);
+  await page.locator('#policy-threshold').fill('2'); // a draft based on the built-in default
+
+  const other = await context.newPage(); // e.g. a second tab (or a pin from the Inbox)
+  await openPolicy(other);
+  await other.locator('#policy-pinnedHashes').fill(HASH);
+  await save(other, 'Saved as version 2');
+  await other.close();
+
+  await page.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policy-message')).toContainText(
+    'version 2 was saved while you edited'
+  );
+  await expect(versions(page)).toHaveCount(2); // the list now shows it
+  expect(await draft(page)).toMatchObject({ threshold: 2, pinnedHashes: [] }); // draft kept
+  await expect(page.getByTestId('policy-diff')).toBeVisible();
+  // Saving again is a decision taken with version 2 in view: it goes through.
+  await save(page, 'Saved as version 3');
+  await expect(
+    page.getByTestId('policy-diff').locator('li[data-field="pinnedHashes"]')
+  ).toHaveAttribute('data-kind', 'removed');
+});

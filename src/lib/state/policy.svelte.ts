@@ -94,10 +94,13 @@ export class PolicyState {
         policy: DEFAULT_POLICY,
         problem: null
       };
+      // An untouched draft follows the policy in force (e.g. a hash pinned from the Inbox); an
+      // edited one is kept, and save() notices that it was based on an older version.
+      const clean = !this.loaded || !this.dirty;
       this.current = current;
       this.versions = [...stored.reverse(), builtIn];
       this.selected ??= this.versions[0]?.key ?? null;
-      if (!this.loaded) this.text = pretty(current);
+      if (clean) this.text = pretty(current);
       this.loaded = true;
     } catch (error) {
       this.message = { kind: 'error', text: `Could not read the policy: ${messageOf(error)}` };
@@ -227,6 +230,16 @@ export class PolicyState {
       }
       const db = await database();
       const before = await currentPolicy(db);
+      if (source !== 'import' && before.version !== this.current.version) {
+        // Another tab, or a pin or block from the Inbox, saved a version since this draft began:
+        // saving blindly would silently undo it. Show it first; a second Save is a decision.
+        await this.load();
+        this.message = {
+          kind: 'error',
+          text: `Not saved: version ${before.version} was saved while you edited (see Versions); saving this draft would undo its changes. Review, then save again.`
+        };
+        return false;
+      }
       const changes = diffPolicies(before, judged.policy);
       const saved = await savePolicyVersion(db, judged.policy);
       const summary = summarizeChanges(changes);
