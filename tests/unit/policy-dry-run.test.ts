@@ -174,6 +174,51 @@ describe('dryRun', () => {
     });
   }
 
+  it('uses the stored manifest when the request has one: nothing rebuilt, nothing noted', async () => {
+    const stored = await intake('alice', '1.0.0', ['fs-read'], TRUST, DEFAULT_POLICY);
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({
+        name: 'hello',
+        version: '1.0.0',
+        module: { sha256: HELLO_SHA, size: HELLO.length },
+        capabilities: ['fs-read']
+      })
+    );
+    const verdict = await verify(
+      {
+        kind: 'bundle',
+        bytes: await createBundle({
+          module: HELLO,
+          manifest: bytes,
+          signers: [{ seed: SEED.alice }]
+        })
+      },
+      KEYS,
+      { now: NOW }
+    );
+    const withManifest = { ...stored, manifest: verdict.manifest };
+    // Rejected at intake, so nothing was granted and hello does not import fs-read: without the
+    // manifest the request for fs-read would be lost.
+    expect(stored.state).toBe('rejected');
+    const allowFsRead = {
+      ...DEFAULT_POLICY,
+      allowedCapabilities: [...DEFAULT_POLICY.allowedCapabilities, 'fs-read' as const]
+    };
+    const [row] = run([withManifest], allowFsRead);
+    expect(row).toMatchObject({ current: 'reject', draft: 'review', changed: true, notes: [] });
+    const scoped = dryRun({
+      requests: [withManifest],
+      inspections,
+      signerTrust: TRUST,
+      signerScope: { [ALICE]: { names: ['other-*'], capabilities: null } },
+      mode: 'review',
+      current: DEFAULT_POLICY,
+      draft: allowFsRead
+    });
+    // The key's scope holds under both policies: the draft that allowed fs-read still rejects.
+    expect(scoped[0]).toMatchObject({ current: 'reject', draft: 'reject', changed: false });
+  });
+
   it('a pinned hash auto-approves in auto mode only', async () => {
     const trustAuto: Record<string, SignerTrust> = {};
     const request = await intake('mallory', '1.0.0', [], trustAuto, DEFAULT_POLICY);

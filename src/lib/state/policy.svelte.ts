@@ -188,6 +188,9 @@ export class PolicyState {
         requests,
         inspections,
         signerTrust: Object.fromEntries(keys.map((k) => [k.id, k.trust])),
+        signerScope: Object.fromEntries(
+          keys.map((k) => [k.id, { names: k.scope, capabilities: k.capabilities ?? null }])
+        ),
         mode: runMode.mode,
         current,
         draft: judged.policy

@@ -5,8 +5,9 @@
  * Requests do not keep everything verification saw, so the input to evaluatePolicy is rebuilt
  * from what is stored, and the gaps are named in `notes` rather than papered over:
  * - the verdict (ok, reasons, signers) is the one stored at intake; signatures are not re-checked;
- * - the manifest is not stored: its name and version are, but its requested capabilities and
- *   limits are not. Requested capabilities are rebuilt as those granted at intake, those the
+ * - the manifest is stored with requests taken in since the review page; for older requests
+ *   only its name and version are, not its requested capabilities and limits. For those,
+ *   requested capabilities are rebuilt as those granted at intake, those the
  *   intake decision refused (each `policy.capability` reason names one), and the groups the module
  *   imports; requested limits as those granted at intake (a clamped request shows as the maximum
  *   it was clamped to). A rejection grants nothing, so for one rejected for another reason the
@@ -45,6 +46,8 @@ export interface DryRunRequest {
   verdict: { ok: boolean; reasons: Reason[]; signers: string[] };
   /** The decision at intake, when one was stored. */
   policy?: Pick<PolicyDecision, 'outcome' | 'reasons' | 'granted'>;
+  /** The verified manifest, when stored (requests taken in before it was kept have none). */
+  manifest?: Manifest | null;
 }
 
 export interface DryRunInput {
@@ -52,6 +55,7 @@ export interface DryRunInput {
   /** Inspection by module SHA-256; null (or absent) when the bytes are not stored. */
   inspections: ReadonlyMap<string, WasmInspection | null>;
   signerTrust: Record<string, SignerTrust>;
+  signerScope?: PolicyInput['signerScope'];
   mode: RunMode;
   current: Policy;
   draft: Policy;
@@ -83,7 +87,13 @@ export function dryRun(input: DryRunInput): DryRunRow[] {
     const inspection = input.inspections.get(request.moduleSha256) ?? null;
     const { base, notes } = rebuildInput(request, inspection, input.requests);
     const judge = (policy: Policy) =>
-      evaluatePolicy({ ...base, signerTrust: input.signerTrust, mode: input.mode, policy });
+      evaluatePolicy({
+        ...base,
+        signerTrust: input.signerTrust,
+        ...(input.signerScope ? { signerScope: input.signerScope } : {}),
+        mode: input.mode,
+        policy
+      });
     const current = judge(input.current);
     const draft = judge(input.draft);
     const key = (r: PolicyReason) => `${r.severity} ${r.code} ${r.message}`;
@@ -118,9 +128,9 @@ export function rebuildInput(
   if (module !== null && inspection === null) {
     notes.push('The module bytes are not stored, so it was not inspected.');
   }
-  let manifest: Manifest | null = null;
+  let manifest: Manifest | null = request.manifest ?? null;
   // Only a manifest gives a version, so a stored version means the request had one.
-  if (request.name !== null && request.version !== null && module !== null) {
+  if (manifest === null && request.name !== null && request.version !== null && module !== null) {
     const granted = request.policy?.granted;
     const imported = inspection?.imports.map((i) => i.capability) ?? [];
     const grantedCaps: readonly string[] = granted?.capabilities ?? [];
