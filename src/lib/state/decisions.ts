@@ -3,16 +3,22 @@
  * block the hash. An approval binds the module SHA-256 and the manifest digest to the limits and
  * capabilities granted, is signed by the device key, and is audited. Pin and block change the
  * policy: a new version, audited too.
+ *
+ * A reviewer may lower the grant (docs/review.md). The override is checked here with core's
+ * lowerGrant against the policy grant of the request as stored, not as the caller passed it, so a
+ * form edited around its limits cannot raise anything: the attempt is refused and audited.
  */
 import { toBase64, utf8 } from '$lib/core/bytes';
 import type { Policy } from '$lib/core/policy/document';
+import { lowerGrant, type Grant, type GrantRequest } from '$lib/core/review';
 import { currentPolicy, savePolicyVersion } from '$lib/storage/policy-store';
 import type { DecisionAction, RequestDecision, RequestRow } from '$lib/storage/records';
-import { recordDecision } from '$lib/storage/requests-store';
+import { getRequest, recordDecision } from '$lib/storage/requests-store';
+import { pendingCount } from './pending.svelte';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 
-export type { DecisionAction };
+export type { DecisionAction, GrantRequest };
 
 const STATE_AFTER: Record<DecisionAction, RequestRow['state']> = {
   approve: 'approved',
@@ -21,14 +27,44 @@ const STATE_AFTER: Record<DecisionAction, RequestRow['state']> = {
   block: 'denied'
 };
 
-export async function decide(request: RequestRow, action: DecisionAction): Promise<string | null> {
+/**
+ * Decides a pending request. `override` lowers the grant of an approval (limits and capabilities
+ * only ever go down); it is ignored for denials. Returns null, or why nothing was decided.
+ */
+export async function decide(
+  request: RequestRow,
+  action: DecisionAction,
+  override?: GrantRequest
+): Promise<string | null> {
   if (request.state !== 'pending') return 'Only a pending request can be decided.';
   if ((action === 'approve' || action === 'pin') && request.policy && !request.policy.runnable) {
     return 'This request cannot be approved in the current state (lockdown, or the policy rejects it).';
   }
   const db = await database();
   const store = await auditLog.store();
-  const granted = action === 'approve' || action === 'pin' ? request.policy?.granted : undefined;
+  let granted: Grant | undefined =
+    action === 'approve' || action === 'pin' ? request.policy?.granted : undefined;
+  if (granted && override) {
+    // Judge against the stored request: the caller's copy is only as trustworthy as the page.
+    const stored = await getRequest(db, request.id);
+    const base = stored?.policy?.granted;
+    const lowered = base
+      ? lowerGrant(base, override)
+      : { ok: false as const, errors: [{ field: 'grant', message: 'the request has no grant' }] };
+    if (!lowered.ok) {
+      const why = lowered.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      await auditLog.record({
+        event: 'decision',
+        subject: {
+          requestId: request.id,
+          ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
+        },
+        details: { action, result: 'refused: grant above policy', errors: why }
+      });
+      return `Refused: a grant can only be lowered, never raised. ${why}.`;
+    }
+    granted = lowered.grant;
+  }
   const body = {
     action,
     decidedAt: Date.now(),
@@ -69,6 +105,7 @@ export async function decide(request: RequestRow, action: DecisionAction): Promi
     }
   });
   const saved = await recordDecision(db, request.id, STATE_AFTER[action], decision);
+  pendingCount.changed();
   if (!saved) {
     await auditLog.record({
       event: 'decision',

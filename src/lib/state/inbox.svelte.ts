@@ -62,7 +62,6 @@ export class InboxState {
   /** A human decision on a pending request (see decisions.ts). */
   async decide(request: RequestRow, action: DecisionAction): Promise<void> {
     const problem = await decide(request, action);
-    pendingCount.changed();
     this.message = problem
       ? { kind: 'error', text: problem }
       : { kind: 'ok', text: `${request.name ?? request.fileName}: ${DECIDED[action]}.` };
@@ -315,6 +314,7 @@ function toRequest(
     version: verdict.manifest?.version ?? null,
     format: verdict.format,
     size: verdict.module?.size ?? null,
+    manifest: verdict.manifest,
     verdict: {
       ok: verdict.ok,
       kind: verdictKind(verdict),

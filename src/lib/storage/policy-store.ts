@@ -14,11 +14,15 @@ export async function currentPolicy(db: NightCoreDatabase): Promise<Policy> {
 /**
  * Saves `policy` as the next version (versions are never rewritten) and returns it with its
  * version number. The caller audits the change.
+ *
+ * Numbers continue after the built-in default's (DEFAULT_POLICY.version, never stored): the first
+ * saved version is 2, so "version 1" always means the default, in the UI and in audit records.
+ * A database that stored a 1 before this rule keeps it and continues from it.
  */
 export async function savePolicyVersion(db: NightCoreDatabase, policy: Policy): Promise<Policy> {
   const tx = db.transaction('policies', 'readwrite');
   const last = await tx.store.openCursor(null, 'prev');
-  const version = (last?.value.version ?? 0) + 1;
+  const version = Math.max(last?.value.version ?? 0, DEFAULT_POLICY.version) + 1;
   const saved: Policy = { ...policy, version };
   await tx.store.add({ version, createdAt: Date.now(), document: JSON.stringify(saved, null, 2) });
   await tx.done;

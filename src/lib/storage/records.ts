@@ -3,6 +3,7 @@ import type { CompactRange } from '$lib/core/audit/merkle';
 import type { Reason } from '$lib/core/verdict';
 import type { PolicyDecision } from '$lib/core/policy/evaluate';
 import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
+import type { Manifest } from '$lib/core/manifest';
 
 /**
  * The shapes stored in IndexedDB (schema v1). Fields are plain data (structured-cloneable);
@@ -53,6 +54,11 @@ export interface RequestRow {
   format: string;
   size: number | null;
   verdict: RequestVerdict;
+  /**
+   * The manifest as verified (unverified when the verdict failed), for the Review page. Optional:
+   * requests stored before it was kept have none, and inputs without a manifest have null.
+   */
+  manifest?: Manifest | null;
   /** What the policy in force said (core/policy/evaluate.ts), at intake. */
   policy?: PolicyDecision;
   /** The human decision, bound to the module and manifest digests and signed by the device key. */

@@ -1,0 +1,361 @@
+/**
+ * The Review page's model (docs/review.md): everything a reviewer needs before saying yes, built
+ * from one request's data, its module's inspection, the policy rules in force and the last
+ * approved version of the same name. Plain data in, plain data out; it never throws for odd input
+ * (missing manifest, failed inspection, no previous version all become empty parts).
+ *
+ * lowerGrant is the one check behind "a grant can only be lowered": the form uses it, and the
+ * decision code uses it again on the stored request, so a grant edited around the form is refused.
+ */
+import type { Manifest } from './manifest';
+import { POLICY_LIMIT_NAMES, type PolicyLimitName, type PolicyLimits } from './policy/document';
+import type { PolicyRules } from './policy/document';
+import type { PolicyReason, SignerTrust } from './policy/evaluate';
+import { CAPABILITY_GROUPS, isCapabilityGroup, type CapabilityGroup } from './wasm/capabilities';
+import type { ExternKind, WasmInspection } from './wasm/inspect';
+
+/** Import groups in display order: the capability groups, then always-allowed, refused, foreign. */
+export const IMPORT_GROUPS = [...CAPABILITY_GROUPS, 'pure', 'refused', 'foreign'] as const;
+export type ImportGroup = (typeof IMPORT_GROUPS)[number];
+
+export interface Grant {
+  limits: PolicyLimits;
+  capabilities: CapabilityGroup[];
+}
+
+export interface ReviewSignerInput {
+  id: string;
+  label: string | null;
+  trust: SignerTrust | null;
+}
+
+/** One side of a comparison: a module (and its manifest, when it had one). */
+export interface ReviewSide {
+  name: string | null;
+  version: string | null;
+  moduleSha256: string;
+  size: number | null;
+  manifest: Manifest | null;
+  inspection: WasmInspection | null;
+}
+
+export interface ReviewInput {
+  current: ReviewSide;
+  /** Signer key ids from the verdict, with the pinned key's label and trust when known. */
+  signers: readonly ReviewSignerInput[];
+  /** The policy's reasons for this request (intake-time evaluation). */
+  reasons: readonly PolicyReason[];
+  /** The rules in force (defaults and caps for the limit rows). */
+  rules: PolicyRules;
+  /** What the policy grants on approval; null when the request has no policy decision. */
+  granted: Grant | null;
+  /** The last approved version of the same name, or null. */
+  previous: ReviewSide | null;
+}
+
+export interface ImportGroupView {
+  group: ImportGroup;
+  /** Would these calls be answered if approved as the policy grants? */
+  granted: boolean;
+  imports: { module: string; name: string; kind: ExternKind }[];
+}
+
+export interface LimitRow {
+  name: PolicyLimitName;
+  /** From the manifest; null when it asks nothing (the default applies). */
+  requested: number | null;
+  policyDefault: number;
+  policyMaximum: number;
+  /** What approval grants as the policy stands (before any lowering). */
+  granted: number | null;
+  overMaximum: boolean;
+}
+
+export interface ReviewFlag {
+  /** The policy code without its `policy.` prefix: `drift`, `rollback`, `blocked`, … */
+  flag: string;
+  severity: PolicyReason['severity'];
+  message: string;
+}
+
+export interface ReviewDiff {
+  previous: { version: string | null; moduleSha256: string; size: number | null };
+  sizeChange: number | null;
+  importsAdded: string[];
+  importsRemoved: string[];
+  exportsAdded: string[];
+  exportsRemoved: string[];
+  capabilitiesAdded: CapabilityGroup[];
+  capabilitiesRemoved: CapabilityGroup[];
+  limitsChanged: { name: PolicyLimitName; before: number | null; after: number | null }[];
+  /** True when nothing above changed. */
+  same: boolean;
+}
+
+export interface ReviewModel {
+  signers: ReviewSignerInput[];
+  /** Every manifest field as text, in manifest order; empty when there is no manifest. */
+  manifestFields: { field: string; value: string }[];
+  module: { sha256: string; size: number | null };
+  inspected: boolean;
+  inspectionProblems: string[];
+  importGroups: ImportGroupView[];
+  exports: { name: string; kind: ExternKind }[];
+  memories: {
+    index: number;
+    imported: boolean;
+    initial: string;
+    maximum: string;
+    notes: string[];
+  }[];
+  limits: LimitRow[];
+  customSections: { name: string; size: number }[];
+  /** Deny and review reasons; drift and rollback first (they are what a reviewer must not miss). */
+  flags: ReviewFlag[];
+  diff: ReviewDiff | null;
+}
+
+const FIRST_FLAGS = ['drift', 'rollback'];
+
+/** Builds the review model. Never throws for missing parts. */
+export function buildReview(input: ReviewInput): ReviewModel {
+  const { current, rules, granted } = input;
+  const inspection = current.inspection;
+  const grantedCaps = new Set<ImportGroup>(granted?.capabilities ?? []);
+  grantedCaps.add('pure');
+  const groups = new Map<ImportGroup, ImportGroupView>();
+  for (const entry of inspection?.imports ?? []) {
+    const group: ImportGroup = entry.capability
+      ? entry.capability
+      : entry.refused
+        ? 'refused'
+        : entry.wasi
+          ? 'pure'
+          : 'foreign';
+    let view = groups.get(group);
+    if (!view) {
+      view = { group, granted: grantedCaps.has(group), imports: [] };
+      groups.set(group, view);
+    }
+    view.imports.push({ module: entry.module, name: entry.name, kind: entry.kind });
+  }
+  const flags = input.reasons
+    .filter((r) => r.severity !== 'info')
+    .map((r) => ({
+      flag: r.code.slice('policy.'.length),
+      severity: r.severity,
+      message: r.message
+    }))
+    .sort((a, b) => rank(a.flag) - rank(b.flag));
+  return {
+    signers: input.signers.map((s) => ({ ...s })),
+    manifestFields: current.manifest ? manifestFields(current.manifest) : [],
+    module: { sha256: current.moduleSha256, size: current.size },
+    inspected: inspection !== null,
+    inspectionProblems: inspection
+      ? [
+          ...inspection.reasons.map((r) => `${r.code}: ${r.message}`),
+          ...(inspection.valid ? [] : ['The engine does not validate this module.'])
+        ]
+      : [],
+    importGroups: IMPORT_GROUPS.flatMap((g) => groups.get(g) ?? []),
+    exports: (inspection?.exports ?? []).map((e) => ({ name: e.name, kind: e.kind })),
+    memories: (inspection?.memories ?? []).map((m) => ({
+      index: m.index,
+      imported: m.imported,
+      initial: pages(m.min),
+      maximum: m.max === null ? 'no maximum' : pages(m.max),
+      notes: [...(m.shared ? ['shared'] : []), ...(m.memory64 ? ['64-bit'] : [])]
+    })),
+    limits: POLICY_LIMIT_NAMES.map((name) => {
+      const asked = current.manifest?.limits[name];
+      const requested = typeof asked === 'number' ? asked : null;
+      return {
+        name,
+        requested,
+        policyDefault: rules.limits.defaults[name],
+        policyMaximum: rules.limits.maximum[name],
+        granted: granted ? granted.limits[name] : null,
+        overMaximum: requested !== null && requested > rules.limits.maximum[name]
+      };
+    }),
+    customSections: (inspection?.sections ?? [])
+      .filter((s) => s.name === 'custom')
+      .map((s) => ({ name: s.customName ?? '', size: s.size })),
+    flags,
+    diff: input.previous ? diffSides(input.previous, current) : null
+  };
+}
+
+function rank(flag: string): number {
+  const i = FIRST_FLAGS.indexOf(flag);
+  return i === -1 ? FIRST_FLAGS.length : i;
+}
+
+function pages(n: number | bigint): string {
+  const count = typeof n === 'bigint' ? n : BigInt(n);
+  const bytes = count * 65536n;
+  return `${count} page${count === 1n ? '' : 's'} (${bytes} bytes)`;
+}
+
+/** Every manifest field as text. Values are shown literally; the UI renders them as text only. */
+export function manifestFields(m: Manifest): { field: string; value: string }[] {
+  const limits = POLICY_LIMIT_NAMES.filter((n) => typeof m.limits[n] === 'number');
+  return [
+    { field: 'name', value: m.name },
+    { field: 'version', value: m.version },
+    { field: 'module.sha256', value: m.module.sha256 },
+    { field: 'module.size', value: String(m.module.size) },
+    { field: 'publisher', value: m.publisher ?? '(none)' },
+    { field: 'description', value: m.description ?? '(none)' },
+    { field: 'created', value: m.created ?? '(none)' },
+    { field: 'expires', value: m.expires ?? '(never)' },
+    { field: 'entry', value: m.entry },
+    { field: 'args', value: m.args.length ? JSON.stringify(m.args) : '(none)' },
+    {
+      field: 'env',
+      value: Object.keys(m.env).length
+        ? Object.keys(m.env)
+            .map((k) => `${k}=${m.env[k]}`)
+            .join('\n')
+        : '(none)'
+    },
+    {
+      field: 'limits',
+      value: limits.length ? limits.map((n) => `${n}=${m.limits[n]}`).join(', ') : '(defaults)'
+    },
+    { field: 'capabilities', value: m.capabilities.length ? m.capabilities.join(', ') : '(none)' }
+  ];
+}
+
+function importNames(side: ReviewSide): string[] {
+  return (side.inspection?.imports ?? []).map((i) => `${i.module}.${i.name}`);
+}
+
+function exportNames(side: ReviewSide): string[] {
+  return (side.inspection?.exports ?? []).map((e) => `${e.name} (${e.kind})`);
+}
+
+/** Requested capabilities: the manifest's, or (without one) the groups the module imports. */
+function capabilitiesOf(side: ReviewSide): CapabilityGroup[] {
+  if (side.manifest)
+    return CAPABILITY_GROUPS.filter((c) => side.manifest!.capabilities.includes(c));
+  const used = new Set((side.inspection?.imports ?? []).map((i) => i.capability));
+  return CAPABILITY_GROUPS.filter((c) => used.has(c));
+}
+
+function added<T>(before: readonly T[], after: readonly T[]): T[] {
+  const old = new Set(before);
+  return [...new Set(after)].filter((x) => !old.has(x));
+}
+
+/** What changed from the previous approved version to this one. */
+export function diffSides(previous: ReviewSide, current: ReviewSide): ReviewDiff {
+  const beforeCaps = capabilitiesOf(previous);
+  const afterCaps = capabilitiesOf(current);
+  const limitsChanged = POLICY_LIMIT_NAMES.flatMap((name) => {
+    const before = previous.manifest?.limits[name] ?? null;
+    const after = current.manifest?.limits[name] ?? null;
+    return before === after ? [] : [{ name, before, after }];
+  });
+  const diff = {
+    previous: {
+      version: previous.version,
+      moduleSha256: previous.moduleSha256,
+      size: previous.size
+    },
+    sizeChange:
+      previous.size !== null && current.size !== null ? current.size - previous.size : null,
+    importsAdded: added(importNames(previous), importNames(current)),
+    importsRemoved: added(importNames(current), importNames(previous)),
+    exportsAdded: added(exportNames(previous), exportNames(current)),
+    exportsRemoved: added(exportNames(current), exportNames(previous)),
+    capabilitiesAdded: added(beforeCaps, afterCaps),
+    capabilitiesRemoved: added(afterCaps, beforeCaps),
+    limitsChanged
+  };
+  const same =
+    (diff.sizeChange ?? 0) === 0 &&
+    previous.moduleSha256 === current.moduleSha256 &&
+    [
+      diff.importsAdded,
+      diff.importsRemoved,
+      diff.exportsAdded,
+      diff.exportsRemoved,
+      diff.capabilitiesAdded,
+      diff.capabilitiesRemoved,
+      limitsChanged
+    ].every((list) => list.length === 0);
+  return { ...diff, same };
+}
+
+export interface GrantFieldError {
+  /** `limits.<name>`, `capabilities`, or `grant`. */
+  field: string;
+  message: string;
+}
+
+export type LowerGrantResult =
+  { ok: true; grant: Grant } | { ok: false; errors: GrantFieldError[] };
+
+/** What a reviewer asks for: each limit (absent = keep the policy's) and the capabilities kept. */
+export interface GrantRequest {
+  limits?: Partial<Record<string, unknown>>;
+  capabilities?: readonly unknown[];
+}
+
+/**
+ * Checks a reviewer's grant against the policy's: each limit a whole number from 1 up to the
+ * policy's value, each capability one the policy granted. Anything higher, unknown or extra is an
+ * error naming the field; every error is reported. Never throws.
+ */
+export function lowerGrant(policyGrant: Grant, requested: GrantRequest): LowerGrantResult {
+  const errors: GrantFieldError[] = [];
+  if (typeof requested !== 'object' || requested === null) {
+    return { ok: false, errors: [{ field: 'grant', message: 'must be an object' }] };
+  }
+  const limits: PolicyLimits = { ...policyGrant.limits };
+  const asked = requested.limits === undefined ? {} : requested.limits;
+  if (typeof asked !== 'object' || asked === null) {
+    errors.push({ field: 'limits', message: 'must be an object' });
+  } else {
+    for (const key of Object.keys(asked)) {
+      if (!(POLICY_LIMIT_NAMES as readonly string[]).includes(key)) {
+        errors.push({ field: `limits.${key}`, message: 'is not a limit' });
+        continue;
+      }
+      const name = key as PolicyLimitName;
+      const value = asked[key];
+      const cap = policyGrant.limits[name];
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+        errors.push({ field: `limits.${name}`, message: 'must be a whole number of at least 1' });
+      } else if (value > cap) {
+        errors.push({
+          field: `limits.${name}`,
+          message: `${value} is above the policy's grant of ${cap}; a grant can only be lowered`
+        });
+      } else limits[name] = value;
+    }
+  }
+  let capabilities = [...policyGrant.capabilities];
+  if (requested.capabilities !== undefined) {
+    if (!Array.isArray(requested.capabilities)) {
+      errors.push({ field: 'capabilities', message: 'must be a list' });
+    } else {
+      for (const c of requested.capabilities) {
+        if (!isCapabilityGroup(c)) {
+          errors.push({ field: 'capabilities', message: `${String(c)} is not a capability` });
+        } else if (!policyGrant.capabilities.includes(c)) {
+          errors.push({
+            field: 'capabilities',
+            message: `"${c}" was not granted by the policy; capabilities can only be removed`
+          });
+        }
+      }
+      capabilities = CAPABILITY_GROUPS.filter(
+        (c) => policyGrant.capabilities.includes(c) && requested.capabilities!.includes(c)
+      );
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, grant: { limits, capabilities } };
+}

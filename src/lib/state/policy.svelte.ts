@@ -1,0 +1,298 @@
+/**
+ * The Policy page's state: the policy in force, its version history with diffs, a draft edited
+ * as a form or as JSON, saving (a new version, audited), export and import, and the dry run.
+ *
+ * The draft is one JSON text. The form reads the parsed text and writes fields back into it, so
+ * the two views cannot disagree; core parsePolicy alone decides whether a draft is a policy.
+ * A refused save or import changes nothing stored and is audited with every field error.
+ */
+import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '$lib/core/json';
+import {
+  DEFAULT_POLICY,
+  MAX_POLICY_CHARS,
+  parsePolicy,
+  type Policy,
+  type PolicyFieldError
+} from '$lib/core/policy/document';
+import { diffPolicies, summarizeChanges, type PolicyChange } from '$lib/core/policy/diff';
+import { dryRun, type DryRunRow } from '$lib/core/policy/dry-run';
+import { inspectWasm, type WasmInspection } from '$lib/core/wasm/inspect';
+import { listKeys } from '$lib/storage/keys-store';
+import { currentPolicy, listPolicyVersions, savePolicyVersion } from '$lib/storage/policy-store';
+import { getModule, listRequests } from '$lib/storage/requests-store';
+import { auditLog } from './audit-log.svelte';
+import { database } from './database';
+import { downloadText } from './download';
+import { runMode } from './run-mode.svelte';
+
+export type { DryRunRow, Policy, PolicyChange, PolicyFieldError };
+
+/** One row of the history. The built-in default is never stored and has no date. */
+export interface PolicyVersionView {
+  /** `'default'` for the built-in default (version 1); stored versions are numbered from 2. */
+  key: number | 'default';
+  version: number;
+  createdAt: number | null;
+  name: string;
+  policy: Policy;
+  /** Set when a stored document no longer parses (then `policy` is the default it falls back to). */
+  problem: string | null;
+}
+
+export type PolicySource = 'form' | 'json' | 'import';
+
+/** Audit details keep at most this many changes (a hash list may hold 10000). */
+const MAX_AUDITED_CHANGES = 50;
+
+export class PolicyState {
+  current = $state.raw<Policy>(DEFAULT_POLICY);
+  /** Newest first; the built-in default last. */
+  versions = $state.raw<PolicyVersionView[]>([]);
+  loaded = $state(false);
+  /** The draft, as JSON text. */
+  text = $state(pretty(DEFAULT_POLICY));
+  errors = $state.raw<PolicyFieldError[]>([]);
+  message = $state<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  busy = $state(false);
+  /** The version whose diff against its predecessor is shown. */
+  selected = $state<number | 'default' | null>(null);
+  dryRows = $state.raw<DryRunRow[] | null>(null);
+
+  /** The draft parsed as JSON (not yet judged as a policy): what the form shows. */
+  readonly parsed = $derived(parseJson(this.text, { maxSize: MAX_POLICY_CHARS }));
+  readonly draft = $derived<JsonObject | null>(
+    this.parsed.ok && isJsonObject(this.parsed.value) ? this.parsed.value : null
+  );
+  readonly dirty = $derived(this.text !== pretty(this.current));
+  /** How the policy in force is named: the default has no stored number of its own. */
+  readonly inForceLabel = $derived(
+    this.versions[0]?.key === 'default' || this.versions.length === 0
+      ? 'the built-in default'
+      : `version ${this.current.version}`
+  );
+
+  async load(): Promise<void> {
+    try {
+      const db = await database();
+      const [current, rows] = await Promise.all([currentPolicy(db), listPolicyVersions(db)]);
+      const stored = rows.map((row): PolicyVersionView => {
+        const parsed = parsePolicy(row.document);
+        return {
+          key: row.version,
+          version: row.version,
+          createdAt: row.createdAt,
+          name: parsed.ok ? parsed.policy.name : '(unreadable)',
+          policy: parsed.ok ? parsed.policy : DEFAULT_POLICY,
+          problem: parsed.ok ? null : parsed.errors.map(errorText).join('; ')
+        };
+      });
+      const builtIn: PolicyVersionView = {
+        key: 'default',
+        version: DEFAULT_POLICY.version,
+        createdAt: null,
+        name: DEFAULT_POLICY.name,
+        policy: DEFAULT_POLICY,
+        problem: null
+      };
+      // An untouched draft follows the policy in force (e.g. a hash pinned from the Inbox); an
+      // edited one is kept, and save() notices that it was based on an older version.
+      const clean = !this.loaded || !this.dirty;
+      this.current = current;
+      this.versions = [...stored.reverse(), builtIn];
+      this.selected ??= this.versions[0]?.key ?? null;
+      if (clean) this.text = pretty(current);
+      this.loaded = true;
+    } catch (error) {
+      this.message = { kind: 'error', text: `Could not read the policy: ${messageOf(error)}` };
+    }
+  }
+
+  /** Writes one field of the draft (a form edit). No-op while the JSON does not parse. */
+  setField(path: readonly string[], value: JsonValue | undefined): void {
+    if (this.draft === null || path.length === 0) return;
+    const next = JSON.parse(JSON.stringify(this.draft)) as JsonObject;
+    let at: JsonObject = next;
+    for (const key of path.slice(0, -1)) {
+      const child = at[key];
+      if (!isJsonObject(child ?? null)) at[key] = {};
+      at = at[key] as JsonObject;
+    }
+    const last = path[path.length - 1]!;
+    if (value === undefined) delete at[last];
+    else at[last] = value;
+    this.text = JSON.stringify(next, null, 2);
+  }
+
+  /** Throws the draft away: back to the policy in force. */
+  revert(): void {
+    this.text = pretty(this.current);
+    this.errors = [];
+    this.message = null;
+  }
+
+  /** Saves the draft as a new version when parsePolicy accepts it; else shows and audits why not. */
+  async save(source: PolicySource = 'json'): Promise<boolean> {
+    return this.#commit(this.text, source);
+  }
+
+  /** Import: the file's text is judged exactly like a save; the draft is kept when it is refused. */
+  async importText(text: string, fileName: string): Promise<boolean> {
+    return this.#commit(text, 'import', fileName);
+  }
+
+  /** Downloads the policy in force as JSON. */
+  exportCurrent(): void {
+    const name = this.versions[0]?.key ?? 'default';
+    downloadText(`nightcore-policy-${name}.json`, pretty(this.current), 'application/json');
+  }
+
+  /** Changes from the version before `key` to `key` (the default has none before it). */
+  diffFor(
+    key: number | 'default' | null
+  ): { from: PolicyVersionView; to: PolicyVersionView; changes: PolicyChange[] } | null {
+    const index = this.versions.findIndex((v) => v.key === key);
+    const to = this.versions[index];
+    const from = this.versions[index + 1];
+    if (index < 0 || to === undefined || from === undefined) return null;
+    return { from, to, changes: diffPolicies(from.policy, to.policy) };
+  }
+
+  /** Judges every queued request by the policy in force and by the draft (nothing is saved). */
+  async dryRun(): Promise<void> {
+    this.dryRows = null;
+    const judged = parsePolicy(this.text);
+    if (!judged.ok) {
+      this.errors = judged.errors;
+      this.message = {
+        kind: 'error',
+        text: 'The draft is not a valid policy; fix the fields listed.'
+      };
+      return;
+    }
+    this.busy = true;
+    try {
+      const db = await database();
+      if (!runMode.loaded) await runMode.load();
+      const [requests, keys, current] = await Promise.all([
+        listRequests(db),
+        listKeys(db),
+        currentPolicy(db)
+      ]);
+      const inspections = new Map<string, WasmInspection | null>();
+      for (const sha of new Set(requests.map((r) => r.moduleSha256).filter(Boolean))) {
+        const row = await getModule(db, sha);
+        inspections.set(sha, row ? inspectWasm(row.bytes) : null);
+      }
+      this.errors = [];
+      this.dryRows = dryRun({
+        requests,
+        inspections,
+        signerTrust: Object.fromEntries(keys.map((k) => [k.id, k.trust])),
+        signerScope: Object.fromEntries(
+          keys.map((k) => [k.id, { names: k.scope, capabilities: k.capabilities ?? null }])
+        ),
+        mode: runMode.mode,
+        current,
+        draft: judged.policy
+      });
+      const changed = this.dryRows.filter((r) => r.changed).length;
+      this.message = {
+        kind: 'ok',
+        text: `Dry run over ${this.dryRows.length} request(s): ${changed} would change outcome. Nothing was saved.`
+      };
+    } catch (error) {
+      this.message = { kind: 'error', text: `The dry run failed: ${messageOf(error)}` };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async #commit(text: string, source: PolicySource, fileName?: string): Promise<boolean> {
+    this.busy = true;
+    try {
+      const judged = parsePolicy(text);
+      const file: JsonObject = fileName === undefined ? {} : { fileName };
+      if (!judged.ok) {
+        this.errors = judged.errors;
+        this.message = {
+          kind: 'error',
+          text: `${source === 'import' ? 'Import' : 'Save'} refused: ${judged.errors.length} problem(s). The policy in force (${this.inForceLabel}) is unchanged.`
+        };
+        await auditLog.record({
+          event: 'policy.version',
+          subject: {},
+          details: {
+            result: 'refused',
+            source,
+            ...file,
+            inForce: this.current.version,
+            errors: judged.errors.map((e) => ({ field: e.field, message: e.message }))
+          }
+        });
+        return false;
+      }
+      const db = await database();
+      const before = await currentPolicy(db);
+      if (source !== 'import' && before.version !== this.current.version) {
+        // Another tab, or a pin or block from the Inbox, saved a version since this draft began:
+        // saving blindly would silently undo it. Show it first; a second Save is a decision.
+        await this.load();
+        this.message = {
+          kind: 'error',
+          text: `Not saved: version ${before.version} was saved while you edited (see Versions); saving this draft would undo its changes. Review, then save again.`
+        };
+        return false;
+      }
+      const changes = diffPolicies(before, judged.policy);
+      const saved = await savePolicyVersion(db, judged.policy);
+      const summary = summarizeChanges(changes);
+      await auditLog.record({
+        event: 'policy.version',
+        subject: {},
+        details: {
+          version: saved.version,
+          previous: before.version,
+          name: saved.name,
+          source,
+          ...file,
+          change: summary,
+          changes: changes.slice(0, MAX_AUDITED_CHANGES).map(plainChange),
+          changeCount: changes.length
+        }
+      });
+      this.errors = [];
+      this.text = pretty(saved);
+      this.selected = saved.version;
+      await this.load();
+      this.message = { kind: 'ok', text: `Saved as version ${saved.version}: ${summary}.` };
+      return true;
+    } catch (error) {
+      this.message = { kind: 'error', text: `Not saved: ${messageOf(error)}` };
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/** A change as audit details accept it (no absent-but-present keys). */
+function plainChange(c: PolicyChange): JsonObject {
+  const out: JsonObject = { field: c.field, kind: c.kind };
+  if (c.before !== undefined) out.before = c.before;
+  if (c.after !== undefined) out.after = c.after;
+  return out;
+}
+
+export function errorText(e: PolicyFieldError): string {
+  return `${e.field}: ${e.message}`;
+}
+
+function pretty(policy: Policy): string {
+  return JSON.stringify(policy, null, 2);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const policyState = new PolicyState();
