@@ -7,17 +7,7 @@ import { CAPABILITY_GROUPS, type CapabilityGroup } from '$lib/core/wasm/capabili
 import { POLICY_LIMIT_NAMES } from '$lib/core/policy/document';
 import type { RunLimits } from './limits';
 
-/** What a run ends as (plus `queued`/`running` while it lives, and `killed`/`interrupted`). */
-export type RunStatus =
-  | 'queued'
-  | 'running'
-  | 'exited'
-  | 'trapped'
-  | 'timeout'
-  | 'memory-cap'
-  | 'output-cap'
-  | 'killed'
-  | 'interrupted';
+export type { RunStatus } from '$lib/core/run-status';
 
 /** The outcomes a worker itself can report (killed and interrupted are decided by the page). */
 export type WorkerStatus = 'exited' | 'trapped' | 'timeout' | 'memory-cap' | 'output-cap';

@@ -1,5 +1,9 @@
 /** Saves text as a file through the browser's download (a Blob URL: nothing leaves the device). */
-export function downloadText(name: string, text: string, type = 'text/plain'): void {
+export function downloadText(
+  name: string,
+  text: string | Uint8Array<ArrayBuffer>,
+  type = 'text/plain'
+): void {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const link = document.createElement('a');
   link.href = url;

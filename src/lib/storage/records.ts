@@ -1,6 +1,7 @@
 import type { AuditRecord } from '$lib/core/audit/record';
 import type { CompactRange } from '$lib/core/audit/merkle';
 import type { Reason } from '$lib/core/verdict';
+import type { RunStatus } from '$lib/core/run-status';
 import type { PolicyDecision } from '$lib/core/policy/evaluate';
 import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
 import type { Manifest } from '$lib/core/manifest';
@@ -96,13 +97,33 @@ export interface ModuleRow {
   addedAt: number;
 }
 
+/** One run of an approved request: what it was given, how it ended, what it printed (capped). */
 export interface RunRow {
   id: string;
   requestId: string;
   moduleSha256: string;
   startedAt: number;
   endedAt: number | null;
+  /** Legacy free-text outcome (schema v1); `status` is the outcome now. */
   outcome: string | null;
+  status?: RunStatus;
+  name?: string | null;
+  version?: string | null;
+  exitCode?: number | null;
+  message?: string | null;
+  /** SHA-256 of the bytes compiled (after the memory rewrite), when they differ. */
+  runSha256?: string | null;
+  limits?: Record<string, number>;
+  capabilities?: string[];
+  durationMs?: number | null;
+  peakMemoryBytes?: number | null;
+  stdoutBytes?: number;
+  stderrBytes?: number;
+  truncated?: boolean;
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  refusedCalls?: Record<string, number>;
+  files?: { path: string; bytes: Uint8Array }[];
 }
 
 /**

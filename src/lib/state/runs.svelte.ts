@@ -1,0 +1,322 @@
+/**
+ * Runs: starting an approved request in a fresh worker, the live view (streamed output, Stop,
+ * Stop all), the queue behind the concurrency cap, and history. The bytes that run are the
+ * stored bytes re-hashed against the approval; deny rules are checked again at start (a hash
+ * blocked or a signer revoked since the approval stops it); every start and end is audited.
+ */
+import { stripAnsi } from '$lib/core/ansi';
+import { currentPolicy } from '$lib/storage/policy-store';
+import { listKeys } from '$lib/storage/keys-store';
+import { getModule } from '$lib/storage/requests-store';
+import { listRuns, moveRequest, putRun } from '$lib/storage/runs-store';
+import { runLockName } from '$lib/storage/audit-store';
+import type { RequestRow, RunRow } from '$lib/storage/records';
+import { prepareModule } from '$lib/runtime/prepare';
+import { startRun, type RunHandle, type RunResult } from '$lib/runtime/host';
+import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
+import type { InputFile, RunGrant } from '$lib/runtime/protocol';
+import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
+import type { RunStatus } from '$lib/core/run-status';
+import { auditLog } from './audit-log.svelte';
+import { database } from './database';
+import { runMode } from './run-mode.svelte';
+import { pendingCount } from './pending.svelte';
+
+export type { RunRow, RunStatus };
+
+/** At most this many runs at once; the rest wait in a visible queue. */
+export const CONCURRENCY = 2;
+/** How much of each stream the live view keeps (the run row keeps everything up to the cap). */
+const LIVE_CHARS = 256 * 1024;
+
+export interface RunInputs {
+  stdin?: Uint8Array;
+  files?: InputFile[];
+}
+
+export class LiveRun {
+  status = $state<RunStatus>('queued');
+  stdout = $state('');
+  stderr = $state('');
+  constructor(
+    readonly id: string,
+    readonly request: RequestRow,
+    readonly inputs: RunInputs
+  ) {}
+  handle: RunHandle | null = null;
+  ended = false;
+  decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  raw = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
+}
+
+export class RunsState {
+  live = $state.raw<LiveRun[]>([]);
+  history = $state.raw<RunRow[]>([]);
+  ready = $state.raw<RequestRow[]>([]);
+  error = $state<string | null>(null);
+
+  async load(): Promise<void> {
+    warmRunWorker();
+    const db = await database();
+    await this.#markInterrupted();
+    this.history = await listRuns(db);
+    const requests = await db.getAllFromIndex('requests', 'byCreated');
+    this.ready = requests
+      .filter((r) => r.state === 'approved' || r.state === 'auto-approved')
+      .reverse();
+  }
+
+  /** Runs this tab did not finish and no tab holds: the page died mid-run. */
+  async #markInterrupted(): Promise<void> {
+    const db = await database();
+    const held = new Set(((await navigator.locks?.query())?.held ?? []).map((l) => l.name));
+    const mine = new Set(this.live.map((r) => r.id));
+    for (const run of await listRuns(db)) {
+      if ((run.status !== 'running' && run.status !== 'queued') || mine.has(run.id)) continue;
+      if (held.has(runLockName(run.id))) continue;
+      await putRun(db, { ...run, status: 'interrupted', endedAt: run.endedAt ?? Date.now() });
+      await moveRequest(db, run.requestId, ['running'], 'done');
+    }
+  }
+
+  /** Starts (or queues) a run of an approved request. Returns the problem, or null. */
+  async start(request: RequestRow, inputs: RunInputs = {}): Promise<string | null> {
+    this.error = null;
+    if (!runMode.loaded) await runMode.load();
+    if (runMode.mode === 'lockdown')
+      return this.#fail('Lockdown: nothing runs. Switch to Review or Auto to run.');
+    const db = await database();
+    const moved = await moveRequest(db, request.id, ['approved', 'auto-approved'], 'running');
+    if (!moved) return this.#fail('Only an approved request that has not run yet can run.');
+    pendingCount.changed();
+    const run = new LiveRun(crypto.randomUUID(), moved, inputs);
+    this.live = [...this.live, run];
+    await putRun(db, this.#row(run, { status: 'queued' }));
+    if (this.live.filter((r) => r.status === 'running').length >= CONCURRENCY) {
+      await auditLog.record({
+        event: 'run.queued',
+        subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
+        details: { position: this.live.filter((r) => r.status === 'queued').length }
+      });
+      return null;
+    }
+    void this.#launch(run);
+    return null;
+  }
+
+  stop(id: string): void {
+    const run = this.live.find((r) => r.id === id);
+    if (!run) return;
+    if (run.handle) run.handle.stop();
+    else void this.#end(run, { status: 'killed', message: 'Stopped before it started.' });
+  }
+
+  stopAll(): void {
+    const count = this.live.length;
+    for (const run of [...this.live]) this.stop(run.id);
+    void auditLog.record({ event: 'run.stop-all', subject: {}, details: { runs: count } });
+  }
+
+  async #launch(run: LiveRun): Promise<void> {
+    run.status = 'running';
+    this.live = [...this.live];
+    const request = run.request;
+    const db = await database();
+    const grant = grantFor(request, run.inputs);
+    await auditLog.record({
+      event: 'run.started',
+      subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
+      details: { limits: grant.limits, capabilities: grant.capabilities }
+    });
+    await putRun(db, this.#row(run, { status: 'running' }));
+    // The lock says "this run is alive in this tab"; a tab that dies releases it, and the next
+    // start records the run as interrupted.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await new Promise<void>((locked) => {
+      if (!navigator.locks) return locked();
+      void navigator.locks.request(runLockName(run.id), () => {
+        locked();
+        return held;
+      });
+    });
+    try {
+      const denied = await denyNow(request);
+      if (denied) return void (await this.#end(run, { status: 'refused', message: denied }));
+      const module = await getModule(db, request.moduleSha256);
+      if (!module) {
+        return void (await this.#end(run, {
+          status: 'refused',
+          message: 'The module bytes are not stored.'
+        }));
+      }
+      const prepared = await prepareModule(
+        module.bytes,
+        request.moduleSha256,
+        grant.limits.memoryMiB
+      );
+      if (!prepared.ok)
+        return void (await this.#end(run, { status: 'refused', message: prepared.message }));
+      if (run.ended) return; // stopped while preparing
+      run.handle = startRun(
+        takeRunWorker(),
+        { type: 'start', runId: run.id, module: prepared.module, grant },
+        { onOutput: (stream, bytes) => this.#output(run, stream, bytes) }
+      );
+      const result = await run.handle.done;
+      await this.#end(
+        run,
+        fromResult(result),
+        prepared.runSha256 !== prepared.moduleSha256 ? prepared.runSha256 : null
+      );
+    } finally {
+      release();
+    }
+  }
+
+  #output(run: LiveRun, stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
+    run.raw[stream].push(bytes);
+    const text = stripAnsi(run.decoders[stream].decode(bytes, { stream: true }));
+    const next = run[stream] + text;
+    run[stream] = next.length > LIVE_CHARS ? next.slice(next.length - LIVE_CHARS) : next;
+  }
+
+  async #end(
+    run: LiveRun,
+    result: Partial<RunRow> & { status: RunStatus; message: string | null },
+    runSha256: string | null = null
+  ): Promise<void> {
+    if (run.ended) return;
+    run.ended = true;
+    run.status = result.status;
+    const db = await database();
+    const row = this.#row(run, {
+      ...result,
+      endedAt: Date.now(),
+      runSha256,
+      stdout: join(run.raw.stdout),
+      stderr: join(run.raw.stderr)
+    });
+    await auditLog.record({
+      event: result.status === 'killed' ? 'run.killed' : 'run.finished',
+      subject: { runId: run.id, requestId: run.request.id, moduleSha256: run.request.moduleSha256 },
+      details: {
+        status: result.status,
+        exitCode: result.exitCode ?? null,
+        message: result.message,
+        durationMs: result.durationMs ?? null,
+        peakMemoryBytes: result.peakMemoryBytes ?? null,
+        stdoutBytes: row.stdout?.length ?? 0,
+        stderrBytes: row.stderr?.length ?? 0,
+        truncated: result.truncated ?? false,
+        ...(runSha256 ? { runSha256 } : {})
+      }
+    });
+    await putRun(db, row);
+    await moveRequest(db, run.request.id, ['running'], 'done');
+    this.live = this.live.filter((r) => r !== run);
+    this.history = await listRuns(db);
+    const next = this.live.find((r) => r.status === 'queued' && !r.ended);
+    if (next && this.live.filter((r) => r.status === 'running').length < CONCURRENCY)
+      void this.#launch(next);
+  }
+
+  #row(run: LiveRun, patch: Partial<RunRow>): RunRow {
+    const request = run.request;
+    return {
+      id: run.id,
+      requestId: request.id,
+      moduleSha256: request.moduleSha256,
+      startedAt: Date.now(),
+      endedAt: null,
+      outcome: null,
+      name: request.name,
+      version: request.version,
+      ...grantSummary(request),
+      ...patch,
+      ...(patch.status && patch.status !== 'queued' && patch.status !== 'running'
+        ? { outcome: patch.status }
+        : {})
+    };
+  }
+
+  #fail(message: string): string {
+    this.error = message;
+    return message;
+  }
+}
+
+function join(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function grantSummary(request: RequestRow) {
+  const granted = request.decision ?? request.policy?.granted;
+  return {
+    limits: { ...(granted?.limits ?? {}) },
+    capabilities: [...(granted?.capabilities ?? [])]
+  };
+}
+
+/** What this run may have: the human's (or policy's) grant, filled from the signed manifest. */
+export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
+  const granted = request.decision ?? request.policy?.granted;
+  const capabilities = (granted?.capabilities ?? []) as CapabilityGroup[];
+  const limits = {
+    timeoutMs: granted?.limits.timeoutMs ?? 5000,
+    memoryMiB: granted?.limits.memoryMiB ?? 64,
+    outputBytes: granted?.limits.outputBytes ?? 1024 * 1024,
+    fsBytes: granted?.limits.fsBytes ?? 16 * 1024 * 1024
+  };
+  const manifest = request.manifest ?? null;
+  const has = (c: CapabilityGroup) => capabilities.includes(c);
+  return {
+    capabilities,
+    limits,
+    args: [request.name ?? 'module', ...(has('args') ? (manifest?.args ?? []) : [])],
+    env: has('env') ? Object.entries(manifest?.env ?? {}) : [],
+    stdin: has('stdin') ? (inputs.stdin ?? new Uint8Array(0)) : new Uint8Array(0),
+    files: has('fs-read') ? (inputs.files ?? []) : []
+  };
+}
+
+/** Deny rules hold at run time too: a hash blocked or a signer revoked since the approval. */
+async function denyNow(request: RequestRow): Promise<string | null> {
+  const db = await database();
+  const policy = await currentPolicy(db);
+  if (policy.blockedHashes.includes(request.moduleSha256)) {
+    return 'This module hash has been blocked since it was approved.';
+  }
+  const keys = await listKeys(db);
+  const revoked = request.verdict.signers.filter(
+    (id) => keys.find((k) => k.id === id)?.trust === 'revoked'
+  );
+  if (revoked.length > 0) return 'Its signer has been revoked since it was approved.';
+  // Checked again here (not only at start): the mode may have changed while it was queued.
+  if (runMode.mode === 'lockdown') return 'Lockdown: nothing runs.';
+  return null;
+}
+
+function fromResult(
+  result: RunResult
+): Partial<RunRow> & { status: RunStatus; message: string | null } {
+  const end = result.end;
+  return {
+    status: result.status,
+    message: result.message,
+    exitCode: end?.exitCode ?? null,
+    durationMs: end?.durationMs ?? result.durationMs,
+    peakMemoryBytes: end?.peakMemoryBytes ?? null,
+    truncated: end?.truncated ?? result.status === 'output-cap',
+    refusedCalls: end?.refusedCalls ?? {},
+    files: end?.files ?? []
+  };
+}
+
+export const runsState = new RunsState();

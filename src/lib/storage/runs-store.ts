@@ -1,0 +1,34 @@
+/** Runs in IndexedDB: one row per run, written when it starts and again when it ends. */
+import type { NightCoreDatabase } from './db';
+import type { RequestRow, RunRow } from './records';
+
+export async function putRun(db: NightCoreDatabase, run: RunRow): Promise<void> {
+  await db.put('runs', run);
+}
+
+/** Newest first. */
+export async function listRuns(db: NightCoreDatabase): Promise<RunRow[]> {
+  return (await db.getAllFromIndex('runs', 'byStarted')).reverse();
+}
+
+/**
+ * Moves a request from one of `from` to `to` in one transaction; null when it is not in one of
+ * `from` (another tab ran it first, or it was never approved).
+ */
+export async function moveRequest(
+  db: NightCoreDatabase,
+  id: string,
+  from: readonly RequestRow['state'][],
+  to: RequestRow['state']
+): Promise<RequestRow | null> {
+  const tx = db.transaction('requests', 'readwrite');
+  const row = await tx.store.get(id);
+  if (!row || !from.includes(row.state)) {
+    await tx.done;
+    return null;
+  }
+  const next = { ...row, state: to };
+  await tx.store.put(next);
+  await tx.done;
+  return next;
+}
