@@ -183,3 +183,17 @@ describe('parsePrivateKey (the bundle tool input)', () => {
     });
   }
 });
+
+describe('fromBase64 on a large module (bundles of tens of MiB)', () => {
+  it('decodes 48 MiB of base64 text strictly (the old pattern overflowed the regex stack)', () => {
+    const bytes = new Uint8Array(36 * 1024 * 1024);
+    bytes[bytes.length - 1] = 7;
+    const text = toBase64(bytes);
+    expect(fromBase64(text).length).toBe(bytes.length);
+    for (const bad of ['AAA', 'AA=A', 'A===', '====', 'AAAA====', 'AA-A', 'AA A']) {
+      expect(() => fromBase64(bad), bad).toThrow();
+    }
+    expect(fromBase64('AA==')).toEqual(Uint8Array.of(0));
+    expect(fromBase64('AAA=')).toEqual(Uint8Array.of(0, 0));
+  });
+});

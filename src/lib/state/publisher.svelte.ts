@@ -3,7 +3,6 @@
  * them. Private key material lives in private fields of this object only; it is never written to
  * IndexedDB or the audit log, and `forget` (Forget button, leaving the page) overwrites it.
  */
-import { createBundle } from '$lib/core/bundle-write';
 import { sha256Hex } from '$lib/core/digest';
 import { publicKeyFromSecret } from '$lib/core/ed25519';
 import { parsePrivateKey, canonicalKeyId, type PrivateKeyFormat } from '$lib/core/keys';
@@ -15,8 +14,7 @@ import {
   type FormField,
   type ManifestForm
 } from '$lib/core/manifest-form';
-import { requiredCapabilities } from '$lib/core/wasm/capabilities';
-import { inspectWasm } from '$lib/core/wasm/inspect';
+import { bundleInWorker, inspectInWorker } from '$lib/runtime/publish-host';
 import { auditLog } from './audit-log.svelte';
 import { downloadBytes } from './download';
 import { keygenState } from './keygen.svelte';
@@ -78,22 +76,22 @@ export class PublisherState {
     this.busy = 'reading';
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      const inspection = inspectWasm(bytes);
-      if (!inspection.ok) {
-        const why = inspection.reasons.map((r) => r.message).join(' ');
+      // Validation and hashing grow with the module: they run in a worker.
+      const facts = await inspectInWorker(bytes);
+      if (!facts.ok) {
+        const why = facts.reasons.map((r) => r.message).join(' ');
         this.moduleError = `${file.name} is not a WebAssembly module Night Core can sign: ${why}`;
         return;
       }
-      const sha256 = await sha256Hex(bytes);
       this.#bytes = bytes;
-      const needs = requiredCapabilities(inspection);
+      const needs = facts.needs;
       this.module = {
         fileName: file.name,
         size: bytes.length,
-        sha256,
-        entry: inspection.entry === 'none' ? null : inspection.entry,
+        sha256: facts.sha256,
+        entry: facts.entry,
         needs,
-        foreignImports: inspection.foreignImports
+        foreignImports: facts.foreignImports
       };
       if (this.form.name.trim() === '') this.form.name = nameFromFile(file.name);
       this.form.capabilities = [...needs];
@@ -155,11 +153,8 @@ export class PublisherState {
     this.errors = [];
     this.busy = 'signing';
     try {
-      const bundle = await createBundle({
-        module: bytes,
-        manifest: built.bytes,
-        signers: [{ seed }]
-      });
+      // createBundle runs in the worker: base64 and the bundle text of a big module take seconds.
+      const bundle = await bundleInWorker(bytes, built.bytes, seed);
       const keyId = await canonicalKeyId(publicKeyFromSecret(seed));
       const manifestSha256 = await sha256Hex(built.bytes);
       this.result = {
