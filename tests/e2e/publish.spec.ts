@@ -209,13 +209,11 @@ test('bad input gets a specific error beside its field, and markup stays text', 
   await auditReady(page);
 
   // Not a module.
-  await page
-    .getByTestId('publish-wasm')
-    .setInputFiles({
-      name: 'notes.wasm',
-      mimeType: 'application/wasm',
-      buffer: Buffer.from('hello')
-    });
+  await page.getByTestId('publish-wasm').setInputFiles({
+    name: 'notes.wasm',
+    mimeType: 'application/wasm',
+    buffer: Buffer.from('hello')
+  });
   await expect(page.getByTestId('publish-wasm-error')).toContainText(
     'notes.wasm is not a WebAssembly module'
   );
@@ -334,12 +332,16 @@ test('a 50 MiB module is signed without freezing the page', async ({ page }) => 
   });
   await page.getByTestId('publish-wasm').setInputFiles(w.path('big.wasm'));
   await expect(page.getByTestId('publish-module')).toBeVisible({ timeout: 30_000 });
+  const readGap = await page.evaluate(() => (window as unknown as { maxGap: number }).maxGap);
+  await page.evaluate(() => ((window as unknown as { maxGap: number }).maxGap = 0));
   await page.getByTestId('publish-field-version').fill('1.0.0');
   await page.getByTestId('publish-sign').click();
   await expect(page.getByTestId('publish-result')).toBeVisible({ timeout: 30_000 });
-  const maxGap = await page.evaluate(() => (window as unknown as { maxGap: number }).maxGap);
-  console.log(`longest main-thread stall with a 50 MiB module: ${Math.round(maxGap)} ms`);
-  expect(maxGap).toBeLessThan(3000);
+  const signGap = await page.evaluate(() => (window as unknown as { maxGap: number }).maxGap);
+  console.log(
+    `longest main-thread stall with a 50 MiB module: read ${Math.round(readGap)} ms, sign ${Math.round(signGap)} ms`
+  );
+  expect(Math.max(readGap, signGap)).toBeLessThan(1500); // ~0.1–0.4 s measured; ~10 s before the worker
   const bundle = await download(page, 'publish-download', w.dir);
   expect(bundle.name).toBe('big-1.0.0.ncb');
   expect(w.nightcore('verify', bundle.path, '--key', w.path('ci.pub'))).toContain('verified');

@@ -18,8 +18,7 @@ function run(request: PublishRequest): Promise<PublishReply> {
       done();
       reject(new Error(event.message || 'the bundle worker failed'));
     };
-    // A copy of the module goes over (the page keeps its own to sign again); the seed is copied
-    // and the worker overwrites its copy once used.
+    // The seed is copied (structured clone) and the worker overwrites its copy once used.
     worker.postMessage(request);
   });
 }
@@ -29,18 +28,19 @@ function fail(reply: PublishReply): never {
   throw new Error(`unexpected reply from the bundle worker: ${String(reply.kind)}`);
 }
 
-export async function inspectInWorker(module: Uint8Array): Promise<ModuleFacts> {
+export async function inspectInWorker(module: Blob): Promise<ModuleFacts> {
   const reply = await run({ kind: 'inspect', module });
   if (reply.kind === 'inspected' && typeof reply.facts?.ok === 'boolean') return reply.facts;
   return fail(reply);
 }
 
 export async function bundleInWorker(
-  module: Uint8Array,
+  module: Blob,
+  sha256: string,
   manifest: Uint8Array,
   seed: Uint8Array
 ): Promise<Uint8Array> {
-  const reply = await run({ kind: 'bundle', module, manifest, seed });
+  const reply = await run({ kind: 'bundle', module, sha256, manifest, seed });
   if (reply.kind === 'bundled' && reply.bytes instanceof Uint8Array) return reply.bytes;
   return fail(reply);
 }

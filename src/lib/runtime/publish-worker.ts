@@ -15,13 +15,15 @@ scope.onmessage = async (event: MessageEvent<PublishRequest>) => {
   const request = event.data;
   try {
     if (request.kind === 'inspect') {
-      const inspection = inspectWasm(request.module);
+      const module = await bytesOf(request.module);
+      const inspection = inspectWasm(module);
       const reply: PublishReply = {
         kind: 'inspected',
         facts: {
           ok: inspection.ok,
           reasons: inspection.reasons,
-          sha256: inspection.ok ? await sha256Hex(request.module) : '',
+          sha256: inspection.ok ? await sha256Hex(module) : '',
+          size: module.length,
           entry: inspection.entry === 'none' ? null : inspection.entry,
           needs: requiredCapabilities(inspection),
           foreignImports: inspection.foreignImports
@@ -29,8 +31,12 @@ scope.onmessage = async (event: MessageEvent<PublishRequest>) => {
       };
       scope.postMessage(reply);
     } else if (request.kind === 'bundle') {
+      const module = await bytesOf(request.module);
+      if ((await sha256Hex(module)) !== request.sha256) {
+        throw new Error('the module file changed after it was picked: pick it again');
+      }
       const bytes = await createBundle({
-        module: request.module,
+        module,
         manifest: request.manifest,
         signers: [{ seed: request.seed }]
       });
@@ -44,3 +50,8 @@ scope.onmessage = async (event: MessageEvent<PublishRequest>) => {
     scope.postMessage({ kind: 'error', name: e.name, message: e.message } satisfies PublishReply);
   }
 };
+
+async function bytesOf(blob: Blob): Promise<Uint8Array> {
+  if (!(blob instanceof Blob)) throw new TypeError('module: expected a Blob');
+  return new Uint8Array(await blob.arrayBuffer());
+}

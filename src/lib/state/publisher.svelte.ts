@@ -57,7 +57,8 @@ export class PublisherState {
   errors = $state.raw<FieldError[]>([]);
   busy = $state<'reading' | 'signing' | null>(null);
   result = $state.raw<SignedBundle | null>(null);
-  #bytes: Uint8Array | null = null;
+  /** The picked file: its bytes are read in the worker, never copied here. */
+  #file: Blob | null = null;
   #seed: Uint8Array | null = null;
 
   fieldErrors(field: FormField): FieldError[] {
@@ -65,7 +66,7 @@ export class PublisherState {
   }
 
   async pickModule(file: File): Promise<void> {
-    this.#bytes = null;
+    this.#file = null;
     this.module = null;
     this.result = null;
     this.moduleError = null;
@@ -75,19 +76,18 @@ export class PublisherState {
     }
     this.busy = 'reading';
     try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
       // Validation and hashing grow with the module: they run in a worker.
-      const facts = await inspectInWorker(bytes);
+      const facts = await inspectInWorker(file);
       if (!facts.ok) {
         const why = facts.reasons.map((r) => r.message).join(' ');
         this.moduleError = `${file.name} is not a WebAssembly module Night Core can sign: ${why}`;
         return;
       }
-      this.#bytes = bytes;
+      this.#file = file;
       const needs = facts.needs;
       this.module = {
         fileName: file.name,
-        size: bytes.length,
+        size: facts.size,
         sha256: facts.sha256,
         entry: facts.entry,
         needs,
@@ -120,9 +120,9 @@ export class PublisherState {
   async sign(): Promise<void> {
     this.result = null;
     const errors: FieldError[] = [];
-    const bytes = this.#bytes;
+    const file = this.#file;
     const module = this.module;
-    if (!bytes || !module) {
+    if (!file || !module) {
       errors.push({ field: 'module', code: 'module.missing', message: 'Choose a .wasm module.' });
     }
     if (this.keySource === 'provided' && this.#seed === null && this.keyText.trim() !== '') {
@@ -140,7 +140,7 @@ export class PublisherState {
             : 'Provide a private key: paste it or choose the key file.')
       });
     }
-    if (!bytes || !module || !seed) {
+    if (!file || !module || !seed) {
       this.errors = errors;
       return;
     }
@@ -154,7 +154,7 @@ export class PublisherState {
     this.busy = 'signing';
     try {
       // createBundle runs in the worker: base64 and the bundle text of a big module take seconds.
-      const bundle = await bundleInWorker(bytes, built.bytes, seed);
+      const bundle = await bundleInWorker(file, module.sha256, built.bytes, seed);
       const keyId = await canonicalKeyId(publicKeyFromSecret(seed));
       const manifestSha256 = await sha256Hex(built.bytes);
       this.result = {
@@ -212,7 +212,7 @@ export class PublisherState {
   /** Everything, for a fresh start. */
   reset(): void {
     this.forget();
-    this.#bytes = null;
+    this.#file = null;
     this.module = null;
     this.moduleError = null;
     this.result = null;
