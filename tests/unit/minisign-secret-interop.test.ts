@@ -19,6 +19,8 @@ import {
   toTrustedKey
 } from '../../src/lib/core/keys';
 import { signMinisign } from '../../src/lib/core/formats/minisign';
+import { runCli } from '../../src/cli/main';
+import { copyFileSync } from 'node:fs';
 
 const dir = mkdtempSync(join(tmpdir(), 'nightcore-minisign-secret-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -115,5 +117,31 @@ describe("minisign's own -W secret key in our parser", () => {
     expect(minisign(['-V', '-p', 'theirs.pub', '-m', 'file.bin', '-x', 'ours.minisig'])).toContain(
       'Signature and comment signature verified'
     );
+  });
+});
+
+describe('nightcore sign --key with a minisign secret key', () => {
+  it("signs a bundle with minisign's own -W key; verify accepts it under minisign's .pub", async () => {
+    minisign(['-G', '-W', '-f', '-p', 'cli.pub', '-s', 'cli.key']);
+    copyFileSync(new URL('../fixtures/wasm/hello.wasm', import.meta.url), path('hello.wasm'));
+    let err = '';
+    const io = { out: () => {}, err: (t: string) => (err += t) };
+    const signed = await runCli(
+      [
+        'sign',
+        path('hello.wasm'),
+        '--key',
+        path('cli.key'),
+        '--version',
+        '1.0.0',
+        '--out',
+        path('h.ncb')
+      ],
+      io
+    );
+    expect(signed, err).toBe(0);
+    expect(await runCli(['verify', path('h.ncb'), '--key', path('cli.pub')], io)).toBe(0);
+    // The same bundle under another key is refused: the check can fail.
+    expect(await runCli(['verify', path('h.ncb'), '--key', path('theirs.pub')], io)).toBe(1);
   });
 });
