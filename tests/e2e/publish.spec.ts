@@ -42,6 +42,40 @@ async function download(page: Page, testId: string, dir: string) {
   return { name: file.suggestedFilename(), path: target, text: readFileSync(target, 'utf8') };
 }
 
+/** No horizontal scrolling at a phone's width, with long keys and error lists on the page. */
+async function fitsAt360(page: Page) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.evaluate(
+    () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))
+  );
+  const overflow = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const wide = Array.from(document.querySelectorAll('body *:not(nav, nav *)'))
+      .filter((el) => el.getBoundingClientRect().right > width + 1)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.getAttribute('data-testid')}`);
+    // A long unbreakable word overflows as a text node while its element's box stays inside.
+    const walker = document.createTreeWalker(document.querySelector('main')!, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      if (range.getBoundingClientRect().right > width + 1) {
+        const chain: string[] = [];
+        for (let el = node.parentElement; el && el.tagName !== 'MAIN'; el = el.parentElement) {
+          const r = el.getBoundingClientRect();
+          chain.push(`${el.tagName}.${el.className} ${Math.round(r.left)}-${Math.round(r.right)}`);
+        }
+        wide.push(
+          `text ${node.textContent} ${Math.round(range.getBoundingClientRect().right)} in ${chain.join(' < ')}`
+        );
+      }
+    }
+    return { by: document.documentElement.scrollWidth - width, wide: wide.slice(0, 5) };
+  });
+  if (size) await page.setViewportSize(size);
+  expect(overflow.by, overflow.wide.join('\n')).toBeLessThanOrEqual(0);
+}
+
 /** Every value in every IndexedDB store of the app, as text (byte arrays as hex and base64). */
 async function everyStoredValue(page: Page): Promise<string> {
   return page.evaluate(async () => {
@@ -85,6 +119,7 @@ test('a key made in the browser signs a bundle that the Inbox verifies; the priv
   const pemText = (await page.getByTestId('keygen-private-pem').textContent())!;
   const minisignText = (await page.getByTestId('keygen-private-minisign').textContent())!;
   const keyId = (await page.getByTestId('keygen-key').getAttribute('data-key-id'))!;
+  await fitsAt360(page);
 
   // The PEM is PKCS#8 and belongs to the public key shown, by our parser and by openssl.
   const pkcs8 = parsePkcs8PrivateKeyPem(pemText);
@@ -266,6 +301,7 @@ test('bad input gets a specific error beside its field, and markup stays text', 
   await expect(errors).toContainText(markup); // the name, quoted as text
   await expect(errors.locator('img')).toHaveCount(0);
   await expect(page.locator('#err-version')).toContainText('semantic version');
+  await fitsAt360(page);
   await expect(page.getByTestId('publish-result')).toHaveCount(0);
 
   // Fixed: it signs with minisign's key, and the CLI verifies the bundle under minisign's .pub.
