@@ -115,7 +115,14 @@ test('a key made in the browser signs a bundle that the Inbox verifies; the priv
   await expect(page.getByTestId('device-key')).toBeVisible();
   await expect(page.getByText('it signs each approval')).toBeVisible();
 
+  // Forget drops a made key at once; the next one is new.
   await page.getByTestId('keygen').click();
+  const forgotten = await page.getByTestId('keygen-key').getAttribute('data-key-id');
+  await page.getByTestId('keygen-forget').click();
+  await expect(page.getByTestId('keygen-key')).toHaveCount(0);
+  await expect(page.getByTestId('keygen-private-pem')).toHaveCount(0);
+  await page.getByTestId('keygen').click();
+  await expect(page.getByTestId('keygen-key')).not.toHaveAttribute('data-key-id', forgotten!);
   const pemText = (await page.getByTestId('keygen-private-pem').textContent())!;
   const minisignText = (await page.getByTestId('keygen-private-minisign').textContent())!;
   const keyId = (await page.getByTestId('keygen-key').getAttribute('data-key-id'))!;
@@ -203,7 +210,9 @@ test('a key made in the browser signs a bundle that the Inbox verifies; the priv
   expect(record.subject).toEqual({ moduleSha256: sha256(readFileSync(HELLO)), keyIds: [keyId] });
   expect(record.details.manifestSha256).toBe(sha256(manifestBytes));
   const generated = (await auditRecords(page)).filter((r) => r.event === 'key.generated');
-  expect(generated.map((r) => r.subject.keyIds)).toEqual([[keyId]]);
+  expect(generated.map((r) => r.subject.keyIds)).toEqual([[forgotten], [keyId]]);
+  for (const r of generated)
+    expect(Object.keys(r.details).sort()).toEqual(['algorithm', 'minisignId', 'stored', 'where']);
 
   // Into the Inbox by file (the downloaded .ncb): verified under the pinned key.
   await navigate(page, 'Inbox', '/inbox');
