@@ -1,6 +1,5 @@
 /** Loading key files for the CLI: private keys to sign with, public keys to trust. */
-import { parsePkcs8PrivateKeyPem, parsePublicKeys, toTrustedKey } from '$lib/core/keys';
-import { publicKeyFromSecret } from '$lib/core/ed25519';
+import { parsePrivateKey, parsePublicKeys, toTrustedKey } from '$lib/core/keys';
 import { fromUtf8 } from '$lib/core/bytes';
 import type { TrustedKey } from '$lib/core/verdict';
 import { basename } from 'node:path';
@@ -11,7 +10,10 @@ export interface SigningKey {
   publicKey: Uint8Array;
 }
 
-/** Reads an Ed25519 private key in PKCS#8 PEM (`nightcore keygen`, `openssl genpkey`). */
+/**
+ * Reads an Ed25519 private key: PKCS#8 PEM (`nightcore keygen`, `openssl genpkey`) or an
+ * unencrypted minisign secret key (`minisign -G -W`, or the one the Keys page offers).
+ */
 export async function loadSigningKey(path: string): Promise<SigningKey> {
   let text: string;
   try {
@@ -20,9 +22,9 @@ export async function loadSigningKey(path: string): Promise<SigningKey> {
     if (error instanceof CliError) throw error;
     throw new CliError(`${path}: not a text file; expected a PKCS#8 PEM private key`);
   }
-  const parsed = parsePkcs8PrivateKeyPem(text);
+  const parsed = parsePrivateKey(text);
   if (!parsed.ok) throw new CliError(`${path}: ${parsed.reason.message} (${parsed.reason.code})`);
-  return { seed: parsed.seed, publicKey: publicKeyFromSecret(parsed.seed) };
+  return { seed: parsed.seed, publicKey: parsed.publicKey };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { publicKeyFromSecret, randomSecretKey } from '$lib/core/ed25519';
-import { fromHex, toBase64 } from '$lib/core/bytes';
+import { toBase64 } from '$lib/core/bytes';
 import {
   canonicalKeyId,
   encodeMinisignPublicKey,
@@ -8,7 +8,8 @@ import {
   encodeSignifyPublicKey,
   encodeSshPublicKey,
   sshFingerprint,
-  minisignKeyId
+  minisignKeyId,
+  publicKeyNumber
 } from '$lib/core/keys';
 import { parseArgs } from 'node:util';
 import type { CliIO } from '../main';
@@ -50,7 +51,7 @@ export async function keygen(argv: string[], io: CliIO): Promise<number> {
   const seed = randomSecretKey();
   const publicKey = publicKeyFromSecret(seed);
   const id = await canonicalKeyId(publicKey);
-  const keyNumber = publicKeyNumber(id);
+  const keyNumber = await publicKeyNumber(publicKey);
   const overwrite = values.force;
   const files: [string, string, number][] = [
     [`${prefix}.key`, encodePkcs8PrivateKeyPem(seed), 0o600],
@@ -68,9 +69,4 @@ export async function keygen(argv: string[], io: CliIO): Promise<number> {
   io.out(`minisign id  ${minisignKeyId(keyNumber)}\n`);
   for (const [path] of files) io.out(`wrote        ${path}\n`);
   return 0;
-}
-
-/** Our keys' minisign/signify key number: the first 8 bytes of SHA-256(public key). */
-export function publicKeyNumber(canonicalId: string): Uint8Array {
-  return fromHex(canonicalId.slice(0, 16));
 }

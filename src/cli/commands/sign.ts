@@ -5,7 +5,7 @@ import { signMinisign } from '$lib/core/formats/minisign';
 import { signRaw } from '$lib/core/formats/raw';
 import { signSignify } from '$lib/core/formats/signify';
 import { signSsh } from '$lib/core/formats/sshsig';
-import { canonicalKeyId } from '$lib/core/keys';
+import { canonicalKeyId, publicKeyNumber } from '$lib/core/keys';
 import { CAPABILITIES, LIMIT_NAMES, parseManifest, type LimitName } from '$lib/core/manifest';
 import { requiredCapabilities } from '$lib/core/wasm/capabilities';
 import { inspectWasm } from '$lib/core/wasm/inspect';
@@ -14,7 +14,6 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../main';
 import { CliError, UsageError, baseName, readInput, writeOutput } from '../io';
 import { loadSigningKey, type SigningKey } from '../keys';
-import { publicKeyNumber } from './keygen';
 
 export const SIGN_USAGE = `Usage:
   nightcore sign MODULE.wasm --key KEY --version V [manifest fields] [--out FILE.ncb]
@@ -22,7 +21,8 @@ export const SIGN_USAGE = `Usage:
   nightcore sign --add BUNDLE.ncb --key KEY [--out FILE.ncb]
   nightcore sign MODULE.wasm --key KEY --detached minisign|ssh|signify|raw [--out FILE]
 
-KEY is an Ed25519 private key in PKCS#8 PEM (nightcore keygen, or openssl genpkey -algorithm ed25519).
+KEY is an Ed25519 private key in PKCS#8 PEM (nightcore keygen, or openssl genpkey -algorithm ed25519)
+or an unencrypted minisign secret key (minisign -G -W).
 
 Bundle (.ncb): the manifest is built from the fields below, or read from --manifest (its module
 digest and size are filled in from MODULE.wasm); then it is checked and signed (DSSE, Ed25519).
@@ -180,7 +180,7 @@ async function detachedSignature(
     legacy?: boolean | undefined;
   }
 ): Promise<string> {
-  const keyNumber = publicKeyNumber(await canonicalKeyId(key.publicKey));
+  const keyNumber = await publicKeyNumber(key.publicKey);
   switch (kind) {
     case 'minisign': {
       const options: { trustedComment?: string; legacy?: boolean } = {

@@ -32,9 +32,25 @@ export { encodeMinisignPublicKey, encodeSignifyPublicKey, minisignKeyId } from '
 export { encodePemSpki, encodePkcs8PrivateKeyPem, parsePkcs8PrivateKeyPem } from './keys/pem';
 export type { Pkcs8Result } from './keys/pem';
 export { encodeSshPublicKey, sshFingerprint } from './keys/ssh';
+export {
+  encodeMinisignSecretKey,
+  parseMinisignSecretKey,
+  MINISIGN_SECRET_KEY_LENGTH
+} from './keys/minisign-secret';
+export type { MinisignSecretKey, MinisignSecretResult } from './keys/minisign-secret';
+export { parsePrivateKey } from './keys/private-key';
+export type { PrivateKeyFormat, PrivateKeyResult } from './keys/private-key';
 
 /** The largest key input read (an allowed_signers file with thousands of keys fits easily). */
 export const MAX_KEY_INPUT_BYTES = 1024 * 1024;
+
+/**
+ * The minisign/signify key number of a key Night Core makes: the first 8 bytes of SHA-256(public
+ * key), so the same key always has the same number (the CLI and the browser share this).
+ */
+export async function publicKeyNumber(publicKey: Uint8Array): Promise<Uint8Array> {
+  return fromHex((await canonicalKeyId(publicKey)).slice(0, 16));
+}
 
 /** Canonical key id: lowercase hex SHA-256 of the raw 32-byte key. */
 export async function canonicalKeyId(publicKey: Uint8Array): Promise<string> {

@@ -1,10 +1,10 @@
 /** Saves text as a file through the browser's download (a Blob URL: nothing leaves the device). */
-export function downloadText(
-  name: string,
-  text: string | Uint8Array<ArrayBuffer>,
-  type = 'text/plain'
-): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+export function downloadText(name: string, text: string, type = 'text/plain'): void {
+  downloadBlob(name, new Blob([text], { type }));
+}
+
+function downloadBlob(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
   link.download = name;
@@ -14,4 +14,9 @@ export function downloadText(
   link.remove();
   // Revoke after the click has been handled, or Chromium may cancel the download.
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Saves bytes as a file (a bundle can be tens of MiB: no string copy on the way). */
+export function downloadBytes(name: string, bytes: Uint8Array, type: string): void {
+  downloadBlob(name, new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
 }

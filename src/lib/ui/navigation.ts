@@ -15,6 +15,7 @@ export const NAV_ITEMS: readonly NavItem[] = [
     purpose: 'Approved modules running in the sandbox, and history.'
   },
   { href: '/keys', label: 'Keys', purpose: 'Publisher keys you pin, with their trust.' },
+  { href: '/publish', label: 'Publish', purpose: 'Sign a module into a bundle, in this tab.' },
   { href: '/policy', label: 'Policy', purpose: 'The rules every request is judged by.' },
   { href: '/audit', label: 'Audit', purpose: 'The tamper-evident log of every decision.' },
   { href: '/settings', label: 'Settings', purpose: 'Storage, offline use and this device.' }

@@ -35,7 +35,7 @@ export const AUDIT_EVENTS = Object.freeze([
   'intake', 'verdict', 'decision', 'key.added', 'key.changed', 'key.revoked', 'policy.version',
   'run.queued', 'run.started', 'run.finished', 'run.killed', 'run.interrupted', 'run.stop',
   'run.stop-all', 'audit.export', 'audit.import', 'audit.check', 'audit.checkpoint',
-  'settings.changed', 'device.key-created'
+  'settings.changed', 'device.key-created', 'key.generated', 'bundle.signed'
 ] as const);
 
 /** 'intake' | 'verdict' | 'decision' | 'key.added' | … | 'device.key-created'. */
