@@ -1,0 +1,293 @@
+import { expect, test, type Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditReady, auditRecords, gotoReady } from './helpers';
+
+const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/wasm/', import.meta.url).pathname;
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-runs-'));
+  const nightcore = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`nightcore ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+  nightcore('keygen', '--out', 'alice');
+  /** Signs a fixture as NAME-VERSION.ncb and returns the bundle text. */
+  const bundle = (fixture: string, ...flags: string[]) => {
+    copyFileSync(join(FIXTURES, `${fixture}.wasm`), join(dir, `${fixture}.wasm`));
+    nightcore(
+      'sign',
+      `${fixture}.wasm`,
+      '--key',
+      'alice.key',
+      '--version',
+      '1.0.0',
+      ...flags,
+      '--out',
+      `${fixture}.ncb`
+    );
+    return readFileSync(join(dir, `${fixture}.ncb`), 'utf8');
+  };
+  return { dir, nightcore, bundle, text: (name: string) => readFileSync(join(dir, name), 'utf8') };
+}
+
+async function setup(page: Page, w: ReturnType<typeof workspace>) {
+  await gotoReady(page, '/keys');
+  await auditReady(page);
+  await page.getByTestId('key-import').fill(w.text('alice.pub'));
+  await page.getByTestId('key-label').fill('alice');
+  await page.getByTestId('key-import-submit').click();
+  await expect(page.getByTestId('key-import-result')).toContainText('Pinned 1 key.');
+}
+
+/** Takes a bundle in and approves it once, from the Inbox. */
+async function approve(page: Page, bundleText: string) {
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-paste').fill(bundleText);
+  await page.getByTestId('intake-submit').click();
+  const request = page.getByTestId('request').first();
+  await expect(request).toHaveAttribute('data-state', 'pending');
+  await request.getByTestId('approve').click();
+  await expect(request).toHaveAttribute('data-state', 'approved');
+}
+
+/** Starts the ready request named `name` on the Runs page; returns its run element. */
+async function run(page: Page, name: string) {
+  await gotoReady(page, '/runs');
+  const ready = page.getByTestId('run-ready').filter({ hasText: name });
+  await ready.getByTestId('run-start').click();
+  return page.getByTestId('run').filter({ hasText: name }).first();
+}
+
+test('hello runs in a worker and prints; the request is done and the run is audited', async ({
+  page
+}) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('hello'));
+  const hello = await run(page, 'hello');
+  await expect(hello).toHaveAttribute('data-status', 'exited');
+  await expect(hello).toHaveAttribute('data-exit-code', '0');
+  await expect(hello.getByTestId('run-stdout')).toHaveText('hello from wasm\n');
+  await expect(page.getByTestId('run-ready')).toHaveCount(0);
+  const events = (await auditRecords(page)).filter((r) => r.event.startsWith('run.'));
+  expect(events.map((r) => [r.event, r.details.status ?? null])).toEqual([
+    ['run.started', null],
+    ['run.finished', 'exited']
+  ]);
+  await page.reload();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'exited');
+});
+
+test('args and env reach the module only when granted; a capability lowered at review is withheld', async ({
+  page
+}) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('echo-args', '--arg', 'hello, wörld', '--arg', '<b>x</b>'));
+  const granted = await run(page, 'echo-args');
+  await expect(granted).toHaveAttribute('data-status', 'exited');
+  await expect(granted.getByTestId('run-stdout')).toHaveText('hello, wörld <b>x</b>\n');
+
+  // The same kind of request, with args unticked on the review page before approving.
+  w.nightcore(
+    'sign',
+    'echo-args.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.1',
+    '--arg',
+    'secret',
+    '--out',
+    'e2.ncb'
+  );
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-paste').fill(w.text('e2.ncb'));
+  await page.getByTestId('intake-submit').click();
+  await page.getByTestId('request').first().getByTestId('request-review').click();
+  await page.getByTestId('review-grant-cap-args').uncheck();
+  await page.getByTestId('approve').click();
+  await expect(page.getByTestId('review-result')).toBeVisible();
+  const withheld = await run(page, 'echo-args');
+  await expect(withheld).toHaveAttribute('data-status', 'exited');
+  await expect(withheld.getByTestId('run-stdout')).not.toContainText('secret');
+
+  await approve(page, w.bundle('env-print', '--env', 'MODE=fast'));
+  const env = await run(page, 'env-print');
+  await expect(env.getByTestId('run-stdout')).toHaveText('MODE=fast\n');
+});
+
+test('stdin typed at run time reaches a module granted stdin', async ({ page }) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('cat-stdin'));
+  await gotoReady(page, '/runs');
+  const ready = page.getByTestId('run-ready').filter({ hasText: 'cat-stdin' });
+  await ready.getByTestId('run-stdin').fill('typed ✓\n');
+  await ready.getByTestId('run-start').click();
+  const cat = page.getByTestId('run').filter({ hasText: 'cat-stdin' }).first();
+  await expect(cat).toHaveAttribute('data-status', 'exited');
+  await expect(cat.getByTestId('run-stdout')).toHaveText('typed ✓\n');
+});
+
+test('each hostile fixture ends with its outcome and the page stays responsive', async ({
+  page
+}) => {
+  const w = workspace();
+  await setup(page, w);
+  const cases: [string, string[], string][] = [
+    ['loop', ['--timeout-ms', '500'], 'timeout'],
+    ['memory-bomb', ['--memory-mib', '8'], 'memory-cap'],
+    ['flood', ['--output-bytes', '65536'], 'output-cap'],
+    ['trap', [], 'trapped'],
+    ['recursion', [], 'trapped']
+  ];
+  for (const [fixture, flags] of cases) await approve(page, w.bundle(fixture, ...flags));
+  await gotoReady(page, '/runs');
+  // Long tasks on the main thread while modules run: none may pass 50 ms because of a run.
+  await page.evaluate(() => {
+    const long: number[] = [];
+    (window as { longTasks?: number[] }).longTasks = long;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) long.push(entry.duration);
+    }).observe({ type: 'longtask' });
+  });
+  for (const [fixture, , status] of cases) {
+    await page
+      .getByTestId('run-ready')
+      .filter({ hasText: fixture })
+      .getByTestId('run-start')
+      .click();
+    const card = page.getByTestId('run').filter({ hasText: fixture }).first();
+    await expect(card).toHaveAttribute('data-status', status, { timeout: 10_000 });
+  }
+  const flood = page.getByTestId('run').filter({ hasText: 'flood' }).first();
+  await expect(flood).toContainText('output truncated at the cap');
+  const long = await page.evaluate(() => (window as { longTasks?: number[] }).longTasks ?? []);
+  expect(
+    long.filter((d) => d > 50),
+    `long tasks: ${long.join(', ')}`
+  ).toEqual([]);
+});
+
+test('Stop and Stop all kill running modules within 100 ms', async ({ page }) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('loop', '--timeout-ms', '60000'));
+  w.nightcore(
+    'sign',
+    'loop.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.1',
+    '--name',
+    'loop2',
+    '--timeout-ms',
+    '60000',
+    '--out',
+    'l2.ncb'
+  );
+  await approve(page, w.text('l2.ncb'));
+  w.nightcore(
+    'sign',
+    'loop.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.2',
+    '--name',
+    'loop3',
+    '--timeout-ms',
+    '60000',
+    '--out',
+    'l3.ncb'
+  );
+  await approve(page, w.text('l3.ncb'));
+  await gotoReady(page, '/runs');
+  for (const name of ['loop', 'loop2', 'loop3']) {
+    await page
+      .getByTestId('run-ready')
+      .filter({ hasText: new RegExp(`^${name}\\b`) })
+      .first()
+      .getByTestId('run-start')
+      .click();
+  }
+  // Two run at once; the third waits in the queue.
+  await expect(page.locator('[data-testid="run"][data-status="running"]')).toHaveCount(2);
+  await expect(page.locator('[data-testid="run"][data-status="queued"]')).toHaveCount(1);
+
+  // Time from the click to the card saying killed, measured in the page.
+  const killTime = (selector: string) =>
+    page.evaluate(async (sel) => {
+      const button = document.querySelector<HTMLButtonElement>(sel)!;
+      const card = button.closest('[data-testid="run"]') ?? document;
+      const id = (card as HTMLElement).dataset?.runId;
+      const t0 = performance.now();
+      button.click();
+      return new Promise<number>((resolve) => {
+        const check = () => {
+          const done = id
+            ? document.querySelector(
+                `[data-testid="run"][data-run-id="${id}"][data-status="killed"]`
+              )
+            : document.querySelectorAll('[data-testid="run"][data-status="killed"]').length >= 3;
+          if (done) resolve(performance.now() - t0);
+          else requestAnimationFrame(check);
+        };
+        check();
+      });
+    }, selector);
+  const one = await killTime('[data-testid="run"][data-status="running"] [data-testid="run-stop"]');
+  expect(one).toBeLessThan(100);
+  await expect(page.locator('[data-testid="run"][data-status="running"]')).toHaveCount(2);
+  const all = await killTime('[data-testid="stop-all"]');
+  expect(all).toBeLessThan(100);
+  await expect(page.locator('[data-testid="run"][data-status="killed"]')).toHaveCount(3);
+});
+
+test('a reload mid-run leaves the run interrupted', async ({ page }) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('loop', '--timeout-ms', '60000'));
+  const loop = await run(page, 'loop');
+  await expect(loop).toHaveAttribute('data-status', 'running');
+  await page.reload();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'interrupted');
+  const events = (await auditRecords(page)).map((r) => r.event);
+  expect(events).toContain('run.interrupted');
+});
+
+test('module bytes altered in IndexedDB after approval are refused, not run', async ({ page }) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('hello'));
+  await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const tx = db.transaction('modules', 'readwrite');
+    const store = tx.objectStore('modules');
+    const rows = await new Promise<{ bytes: Uint8Array }[]>((resolve) => {
+      const all = store.getAll();
+      all.onsuccess = () => resolve(all.result);
+    });
+    for (const row of rows) {
+      row.bytes[row.bytes.length - 1] ^= 1;
+      store.put(row);
+    }
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    db.close();
+  });
+  const hello = await run(page, 'hello');
+  await expect(hello).toHaveAttribute('data-status', 'refused');
+  await expect(hello).toContainText('changed after approval');
+  await expect(hello.getByTestId('run-stdout')).toHaveText('');
+});
