@@ -242,3 +242,87 @@ test('a key scoped to some names and capabilities cannot vouch for others, whate
   ]);
   expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
 });
+
+test("decisions judge by the policy and mode in force now: another tab's lockdown and a block since intake stop approvals", async ({
+  page,
+  context
+}) => {
+  const w = workspace();
+  w.nightcore(
+    'sign',
+    'hello.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.0',
+    '--name',
+    'evil',
+    '--out',
+    'evil.ncb'
+  );
+  w.nightcore(
+    'sign',
+    'hello.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.0',
+    '--name',
+    'nice',
+    '--out',
+    'nice.ncb'
+  );
+  await pinKey(page, w.text('alice.pub'));
+  await gotoReady(page, '/inbox');
+  const requests = page.getByTestId('request');
+  for (const name of ['evil', 'nice']) {
+    await page.getByTestId('intake-paste').fill(w.text(`${name}.ncb`));
+    await page.getByTestId('intake-submit').click();
+    await expect(requests.filter({ hasText: name }).first()).toHaveAttribute(
+      'data-state',
+      'pending'
+    );
+  }
+  // Same module bytes under two names: blocking one blocks the hash, so the other cannot be
+  // approved (or pinned) any more, and the policy keeps the block.
+  await requests.filter({ hasText: 'evil' }).getByTestId('deny-block').click();
+  await expect(requests.filter({ hasText: 'evil' })).toHaveAttribute('data-state', 'denied');
+  await requests.filter({ hasText: 'nice' }).getByTestId('approve-pin').click();
+  await expect(page.getByTestId('intake-result')).toContainText('Cannot approve');
+  await expect(requests.filter({ hasText: 'nice' })).toHaveAttribute('data-state', 'pending');
+  await page.getByTestId('intake-paste').fill(w.text('nice.ncb'));
+  await page.getByTestId('intake-submit').click();
+  await expect(requests.first()).toHaveAttribute('data-state', 'rejected');
+  await expect(requests.first()).toContainText('policy.blocked');
+
+  // Another tab switches to lockdown; this tab, which saw "review", cannot approve.
+  // Other module bytes (the hello hash is blocked now).
+  copyFileSync(
+    new URL('../fixtures/wasm/trap.wasm', import.meta.url).pathname,
+    w.path('trap.wasm')
+  );
+  w.nightcore(
+    'sign',
+    'trap.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '2.0.0',
+    '--name',
+    'other',
+    '--out',
+    'other.ncb'
+  );
+  await page.getByTestId('intake-paste').fill(w.text('other.ncb'));
+  await page.getByTestId('intake-submit').click();
+  const other = requests.filter({ hasText: 'other' }).first();
+  await expect(other).toHaveAttribute('data-state', 'pending');
+  const second = await context.newPage();
+  await gotoReady(second, '/settings');
+  await second.getByTestId('run-mode').getByLabel('Lockdown').check();
+  await expect(second.getByTestId('run-mode')).toHaveAttribute('data-mode', 'lockdown');
+  await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'lockdown');
+  await other.getByTestId('approve').click();
+  await expect(page.getByTestId('intake-result')).toContainText('Cannot approve');
+  await expect(other).toHaveAttribute('data-state', 'pending');
+});

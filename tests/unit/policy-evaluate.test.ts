@@ -176,6 +176,24 @@ const CASES: [string, PolicyInput, string | null, Expect][] = [
     R
   ],
   [
+    'scoped signer, detached signature (no signed name)',
+    input({
+      verdict: verdictWith({ format: 'minisign', manifest: null }),
+      signerScope: { [KEY]: { names: ['acme-*'], capabilities: null } }
+    }),
+    'policy.signer-scope',
+    R
+  ],
+  [
+    'unscoped signer, detached signature',
+    input({
+      verdict: verdictWith({ format: 'minisign', manifest: null }),
+      signerScope: { [KEY]: { names: [], capabilities: null } }
+    }),
+    null,
+    A
+  ],
+  [
     'signer scoped to this name by prefix',
     input({ signerScope: { [KEY]: { names: ['hel*'], capabilities: null } } }),
     null,

@@ -1,3 +1,4 @@
+import type { CapabilityGroup } from '../../src/lib/core/wasm/capabilities';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/lib/core/manifest';
@@ -6,6 +7,7 @@ import type { PolicyReason } from '../../src/lib/core/policy/evaluate';
 import {
   buildReview,
   lowerGrant,
+  narrowGrant,
   type Grant,
   type GrantRequest,
   type ReviewInput,
@@ -314,5 +316,27 @@ describe('buildReview', () => {
     const expected = inspection.sections.filter((s) => s.name === 'custom');
     expect(model.customSections.map((s) => s.name)).toEqual(expected.map((s) => s.customName));
     expect(model.customSections.every((s) => s.size > 0)).toBe(true);
+  });
+});
+
+describe('grant ceilings', () => {
+  const a = {
+    limits: { timeoutMs: 5000, memoryMiB: 64, outputBytes: 1000, fsBytes: 10 },
+    capabilities: ['args', 'env', 'stdin'] as CapabilityGroup[]
+  };
+  const b = {
+    limits: { timeoutMs: 9000, memoryMiB: 32, outputBytes: 1000, fsBytes: 99 },
+    capabilities: ['env', 'stdin', 'clock'] as CapabilityGroup[]
+  };
+  it('narrowGrant keeps the smaller of each limit and the capabilities both give', () => {
+    expect(narrowGrant(a, b)).toEqual({
+      limits: { timeoutMs: 5000, memoryMiB: 32, outputBytes: 1000, fsBytes: 10 },
+      capabilities: ['env', 'stdin']
+    });
+  });
+  it('lowerGrant refuses a limit the ceiling has no value for', () => {
+    const holey = { ...a, limits: { ...a.limits, fsBytes: undefined as unknown as number } };
+    const result = lowerGrant(holey, { limits: { fsBytes: 5 } });
+    expect(result.ok).toBe(false);
   });
 });

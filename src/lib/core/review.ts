@@ -309,6 +309,13 @@ export interface GrantRequest {
  * policy's value, each capability one the policy granted. Anything higher, unknown or extra is an
  * error naming the field; every error is reported. Never throws.
  */
+/** The smaller of two grants: each limit's minimum, the capabilities both give. */
+export function narrowGrant(a: Grant, b: Grant): Grant {
+  const limits = { ...a.limits };
+  for (const name of POLICY_LIMIT_NAMES) limits[name] = Math.min(a.limits[name], b.limits[name]);
+  return { limits, capabilities: a.capabilities.filter((c) => b.capabilities.includes(c)) };
+}
+
 export function lowerGrant(policyGrant: Grant, requested: GrantRequest): LowerGrantResult {
   const errors: GrantFieldError[] = [];
   if (typeof requested !== 'object' || requested === null) {
@@ -327,7 +334,9 @@ export function lowerGrant(policyGrant: Grant, requested: GrantRequest): LowerGr
       const name = key as PolicyLimitName;
       const value = asked[key];
       const cap = policyGrant.limits[name];
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      if (!Number.isSafeInteger(cap)) {
+        errors.push({ field: `limits.${name}`, message: 'the policy grant has no value for it' });
+      } else if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
         errors.push({ field: `limits.${name}`, message: 'must be a whole number of at least 1' });
       } else if (value > cap) {
         errors.push({

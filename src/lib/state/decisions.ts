@@ -10,10 +10,17 @@
  */
 import { toBase64, utf8 } from '$lib/core/bytes';
 import type { Policy } from '$lib/core/policy/document';
-import { lowerGrant, type Grant, type GrantRequest } from '$lib/core/review';
+import { checkPolicy } from '$lib/core/policy/document';
+import { evaluatePolicy, type PolicyDecision } from '$lib/core/policy/evaluate';
+import { rebuildInput } from '$lib/core/policy/dry-run';
+import { inspectWasm } from '$lib/core/wasm/inspect';
+import { lowerGrant, narrowGrant, type Grant, type GrantRequest } from '$lib/core/review';
+import { listKeys } from '$lib/storage/keys-store';
 import { currentPolicy, savePolicyVersion } from '$lib/storage/policy-store';
+import { getModule, listRequests } from '$lib/storage/requests-store';
 import type { DecisionAction, RequestDecision, RequestRow } from '$lib/storage/records';
 import { getRequest, recordDecision } from '$lib/storage/requests-store';
+import { runMode } from './run-mode.svelte';
 import { pendingCount } from './pending.svelte';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
@@ -36,29 +43,56 @@ export async function decide(
   action: DecisionAction,
   override?: GrantRequest
 ): Promise<string | null> {
-  if (request.state !== 'pending') return 'Only a pending request can be decided.';
-  if ((action === 'approve' || action === 'pin') && request.policy && !request.policy.runnable) {
-    return 'This request cannot be approved in the current state (lockdown, or the policy rejects it).';
-  }
   const db = await database();
+  // Everything below works from the request as stored, not the caller's copy of it.
+  const stored = await getRequest(db, request.id);
+  if (!stored || stored.state !== 'pending') {
+    return stored
+      ? 'This request was decided already (perhaps in another tab).'
+      : 'This request no longer exists.';
+  }
+  request = stored;
+  const approving = action === 'approve' || action === 'pin';
+  const subject = {
+    requestId: request.id,
+    ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
+  };
+  let granted: Grant | undefined;
+  if (approving) {
+    // The policy, keys and mode in force now, not at intake: a hash blocked, a key revoked or
+    // scoped, an expiry passed or lockdown set since then all stop the approval.
+    const now = await judgeNow(request);
+    if (!now.runnable || now.outcome === 'reject') {
+      const why = now.reasons.filter((r) => r.severity === 'deny').map((r) => r.message);
+      const text = why.length > 0 ? why.join(' ') : 'Lockdown: nothing can be approved to run.';
+      await auditLog.record({
+        event: 'decision',
+        subject,
+        details: {
+          action,
+          result: 'refused: not approvable now',
+          reasons: now.reasons.map((r) => r.code)
+        }
+      });
+      return `Cannot approve: ${text}`;
+    }
+    const intake = request.policy?.granted ?? now.granted;
+    granted = narrowGrant(intake, now.granted);
+    if (action === 'pin') {
+      const policy = await currentPolicy(db);
+      if (policy.blockedHashes.includes(request.moduleSha256)) {
+        return 'Cannot pin: this module hash is blocked.';
+      }
+    }
+  }
   const store = await auditLog.store();
-  let granted: Grant | undefined =
-    action === 'approve' || action === 'pin' ? request.policy?.granted : undefined;
   if (granted && override) {
-    // Judge against the stored request: the caller's copy is only as trustworthy as the page.
-    const stored = await getRequest(db, request.id);
-    const base = stored?.policy?.granted;
-    const lowered = base
-      ? lowerGrant(base, override)
-      : { ok: false as const, errors: [{ field: 'grant', message: 'the request has no grant' }] };
+    const lowered = lowerGrant(granted, override);
     if (!lowered.ok) {
       const why = lowered.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
       await auditLog.record({
         event: 'decision',
-        subject: {
-          requestId: request.id,
-          ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
-        },
+        subject,
         details: { action, result: 'refused: grant above policy', errors: why }
       });
       return `Refused: a grant can only be lowered, never raised. ${why}.`;
@@ -66,6 +100,9 @@ export async function decide(
     granted = lowered.grant;
   }
   const body = {
+    // A domain tag: this signature means a decision, and cannot be replayed as anything else.
+    type: 'nightcore.decision/v1',
+    deviceKeyId: store.device.id,
     action,
     decidedAt: Date.now(),
     requestId: request.id,
@@ -89,10 +126,6 @@ export async function decide(
   };
   // Audit first (intent before effect): a page that dies in between leaves a recorded decision
   // that did not take effect, never an approval that nobody recorded.
-  const subject = {
-    requestId: request.id,
-    ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
-  };
   await auditLog.record({
     event: 'decision',
     subject,
@@ -118,6 +151,44 @@ export async function decide(
   return null;
 }
 
+/** What policy says about a stored request now (the same rebuild the dry run uses). */
+async function judgeNow(request: RequestRow): Promise<PolicyDecision> {
+  const db = await database();
+  await runMode.load();
+  const [keys, policy, requests, module] = await Promise.all([
+    listKeys(db),
+    currentPolicy(db),
+    listRequests(db),
+    request.moduleSha256 ? getModule(db, request.moduleSha256) : Promise.resolve(null)
+  ]);
+  const inspection = module ? inspectWasm(module.bytes) : null;
+  const approved = requests.filter((r) =>
+    ['approved', 'auto-approved', 'running', 'done'].includes(r.state)
+  );
+  const { base } = rebuildInput(request, inspection, [...approved, request]);
+  const decision = evaluatePolicy({
+    ...base,
+    signerTrust: Object.fromEntries(keys.map((k) => [k.id, k.trust])),
+    signerScope: Object.fromEntries(
+      keys.map((k) => [k.id, { names: k.scope, capabilities: k.capabilities ?? null }])
+    ),
+    policy,
+    mode: runMode.mode
+  });
+  const expires = request.manifest?.expiresMs ?? null;
+  if (expires !== null && expires <= Date.now()) {
+    decision.outcome = 'reject';
+    decision.runnable = false;
+    decision.reasons.push({
+      rule: 'expiredBundles',
+      code: 'policy.expired',
+      message: 'The bundle has expired since it arrived.',
+      severity: 'deny'
+    });
+  }
+  return decision;
+}
+
 async function changeHashLists(sha256: string, action: 'pin' | 'block'): Promise<void> {
   const db = await database();
   const before = await currentPolicy(db);
@@ -129,6 +200,17 @@ async function changeHashLists(sha256: string, action: 'pin' | 'block'): Promise
           blockedHashes: unique([...before.blockedHashes, sha256]),
           pinnedHashes: before.pinnedHashes.filter((h) => h !== sha256)
         };
+  // A pin of a blocked hash (or any other invalid result) would make a document that does not
+  // parse, and storage would fall back to another version: refuse it instead.
+  const checked = checkPolicy(JSON.parse(JSON.stringify(next)));
+  if (!checked.ok) {
+    await auditLog.record({
+      event: 'policy.version',
+      subject: { moduleSha256: sha256 },
+      details: { result: 'refused', errors: checked.errors.map((e) => `${e.field}: ${e.message}`) }
+    });
+    return;
+  }
   const saved = await savePolicyVersion(db, next);
   await auditLog.record({
     event: 'policy.version',

@@ -15,6 +15,8 @@ export interface PickedFile {
 
 export const MAX_FILES = 1000;
 export const MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024;
+/** Files and folders walked in one drop, whatever they hold. */
+export const MAX_ENTRIES = 10_000;
 
 export type Collected = { ok: true; files: PickedFile[] } | { ok: false; message: string };
 
@@ -46,6 +48,7 @@ export function fromDrop(data: DataTransfer | null): () => Promise<Collected> {
   }
   return async () => {
     const files: PickedFile[] = plain.map((file) => ({ file, path: file.name }));
+    seen = 0;
     try {
       for (const entry of entries) {
         await walk(entry, files);
@@ -57,12 +60,21 @@ export function fromDrop(data: DataTransfer | null): () => Promise<Collected> {
         message: `The dropped folder could not be read: ${error instanceof Error ? error.message : String(error)}`
       };
     }
+    if (seen > MAX_ENTRIES) {
+      return {
+        ok: false,
+        message: `Too many files and folders: at most ${MAX_ENTRIES} entries are walked in one drop (nothing was taken in).`
+      };
+    }
     return checkLimits(files);
   };
 }
 
+/** Entries seen while walking (folders too), so a tree of empty folders is bounded as well. */
+let seen = 0;
+
 async function walk(entry: FileSystemEntry, out: PickedFile[]): Promise<void> {
-  if (out.length > MAX_FILES) return;
+  if (out.length > MAX_FILES || ++seen > MAX_ENTRIES) return;
   if (isFile(entry)) {
     const file = await new Promise<File>((resolve, reject) => entry.file(resolve, reject));
     out.push({ file, path: entry.fullPath.replace(/^\//, '') });
@@ -77,6 +89,7 @@ async function walk(entry: FileSystemEntry, out: PickedFile[]): Promise<void> {
     );
     if (batch.length === 0) return;
     for (const child of batch) await walk(child, out);
+    if (out.length > MAX_FILES || seen > MAX_ENTRIES) return;
   }
 }
 

@@ -159,7 +159,10 @@ export class InboxState {
       const db = await database();
       const keys = await listKeys(db);
       const policy = await currentPolicy(db);
-      if (!runMode.loaded) await runMode.load();
+      await runMode.load(); // now, not as this tab last saw it: another tab may have locked down
+      // Approved modules as stored now (another tab may have approved some), plus the ones this
+      // batch auto-approves, so rollback and drift hold inside a batch too.
+      const history = approvedHistory(await listRequests(db));
       let accepted = 0;
       const outcomes: Record<string, number> = {};
       for (const [index, item] of items.entries()) {
@@ -181,11 +184,12 @@ export class InboxState {
           signerScope: Object.fromEntries(
             keys.map((k) => [k.id, { names: k.scope, capabilities: k.capabilities ?? null }])
           ),
-          history: approvedHistory(this.requests),
+          history,
           policy,
           mode: runMode.mode
         });
         const request = toRequest(item, verdict, channel, decision);
+        if (request.state === 'auto-approved') history.push(...approvedHistory([request]));
         const module =
           verdict.moduleBytes && verdict.module
             ? {
@@ -281,7 +285,10 @@ async function verifyAgainst(item: IntakeItem, keys: readonly KeyRow[]): Promise
 /** Modules approved before (by a human or by policy): the history rollback and drift rules use. */
 function approvedHistory(requests: readonly RequestRow[]) {
   return requests
-    .filter((r) => (r.state === 'approved' || r.state === 'auto-approved') && r.name && r.version)
+    .filter(
+      (r) =>
+        ['approved', 'auto-approved', 'running', 'done'].includes(r.state) && r.name && r.version
+    )
     .map((r) => ({
       name: r.name!,
       version: r.version!,

@@ -26,13 +26,24 @@ export const RUN_MODES: readonly { value: RunMode; label: string; meaning: strin
 ];
 
 const META_NAME = 'run-mode';
+const CHANNEL = 'nightcore-run-mode';
 const DEFAULT_MODE: RunMode = 'review';
 
 export class RunModeState {
   mode = $state<RunMode>(DEFAULT_MODE);
   loaded = $state(false);
 
+  #channel: BroadcastChannel | null = null;
+
+  /**
+   * Reads the mode from storage. Callers that act on the mode (intake, decisions, runs) call this
+   * each time rather than trusting a value read earlier: another tab may have switched to lockdown.
+   */
   async load(): Promise<void> {
+    if (this.#channel === null && typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(CHANNEL);
+      this.#channel.addEventListener('message', () => void this.load());
+    }
     const row = await (await database()).get('meta', META_NAME);
     const value = row?.value;
     this.mode = RUN_MODES.some((m) => m.value === value) ? (value as RunMode) : DEFAULT_MODE;
@@ -51,6 +62,7 @@ export class RunModeState {
     });
     await (await database()).put('meta', { name: META_NAME, value: mode });
     this.mode = mode;
+    this.#channel?.postMessage(mode);
   }
 }
 

@@ -4,11 +4,15 @@ import type { NightCoreDatabase } from './db';
 import type { PolicyRow } from './records';
 
 export async function currentPolicy(db: NightCoreDatabase): Promise<Policy> {
-  const cursor = await db.transaction('policies').store.openCursor(null, 'prev');
-  if (!cursor) return DEFAULT_POLICY;
-  const parsed = parsePolicy(cursor.value.document);
-  // A stored version that no longer parses cannot loosen anything: fall back to the default.
-  return parsed.ok ? parsed.policy : DEFAULT_POLICY;
+  // The newest version that parses. One that does not (written by an older build, or damaged)
+  // must not silently drop every rule since: the one before it is closer than the default.
+  let cursor = await db.transaction('policies').store.openCursor(null, 'prev');
+  while (cursor) {
+    const parsed = parsePolicy(cursor.value.document);
+    if (parsed.ok) return parsed.policy;
+    cursor = await cursor.continue();
+  }
+  return DEFAULT_POLICY;
 }
 
 /**

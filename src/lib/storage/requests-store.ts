@@ -30,8 +30,14 @@ export async function recordDecision(
 ): Promise<RequestRow | null> {
   const tx = db.transaction('requests', 'readwrite');
   const row = await tx.store.get(id);
-  // A request is decided once: a second tab deciding the same request loses, visibly.
-  if (!row || row.state !== 'pending') {
+  // A request is decided once: a second tab deciding the same request loses, visibly. And a
+  // decision binds the digests of the request as stored, never another module's.
+  if (
+    !row ||
+    row.state !== 'pending' ||
+    row.moduleSha256 !== decision.moduleSha256 ||
+    row.manifestSha256 !== decision.manifestSha256
+  ) {
     await tx.done;
     return null;
   }

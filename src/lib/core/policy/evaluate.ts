@@ -250,12 +250,16 @@ function evaluate(input: PolicyInput): PolicyDecision {
   for (const id of signers.filter((s) => trustOf(s) !== 'revoked')) {
     const scope = Object.hasOwn(input.signerScope ?? {}, id) ? input.signerScope?.[id] : undefined;
     if (scope === undefined) continue;
-    if (name !== null && !nameInScope(name, scope.names)) {
+    // A detached signature signs no name (the file name is not signed), so a key scoped to
+    // some names cannot vouch for it at all.
+    if (scope.names.length > 0 && (name === null || !nameInScope(name, scope.names))) {
       add(
         'signerScope',
         'signer-scope',
         'deny',
-        `The signer ${id} may only sign ${scope.names.join(', ')}; this module is "${name}".`
+        name === null
+          ? `The signer ${id} may only sign ${scope.names.join(', ')}; this input has no signed name.`
+          : `The signer ${id} may only sign ${scope.names.join(', ')}; this module is "${name}".`
       );
     }
     const outside = scope.capabilities
