@@ -109,7 +109,9 @@ test('args and env reach the module only when granted; a capability lowered at r
   await gotoReady(page, '/inbox');
   await page.getByTestId('intake-paste').fill(w.text('e2.ncb'));
   await page.getByTestId('intake-submit').click();
-  await page.getByTestId('request').first().getByTestId('request-review').click();
+  const second = page.getByTestId('request').filter({ hasText: '1.0.1' });
+  await expect(second).toHaveAttribute('data-state', 'pending');
+  await second.getByTestId('request-review').click();
   await page.getByTestId('review-grant-cap-args').uncheck();
   await page.getByTestId('approve').click();
   await expect(page.getByTestId('review-result')).toBeVisible();
@@ -167,7 +169,7 @@ test('each hostile fixture ends with its outcome and the page stays responsive',
     await expect(card).toHaveAttribute('data-status', status, { timeout: 10_000 });
   }
   const flood = page.getByTestId('run').filter({ hasText: 'flood' }).first();
-  await expect(flood).toContainText('output truncated at the cap');
+  await expect(flood).toContainText('Output truncated at the cap.');
   const long = await page.evaluate(() => (window as { longTasks?: number[] }).longTasks ?? []);
   expect(
     long.filter((d) => d > 50),
@@ -280,7 +282,7 @@ test('module bytes altered in IndexedDB after approval are refused, not run', as
       all.onsuccess = () => resolve(all.result);
     });
     for (const row of rows) {
-      row.bytes[row.bytes.length - 1] ^= 1;
+      row.bytes[row.bytes.length - 1]! ^= 1;
       store.put(row);
     }
     await new Promise((resolve) => (tx.oncomplete = resolve));

@@ -60,6 +60,16 @@ export class AuditLog {
   }
 
   /**
+   * Records runs that started and never ended and whose tab is gone. Called at start, and by the
+   * Runs page when it finds such a run (the old page's lock may outlive this page's start by a
+   * moment during a reload).
+   */
+  async recordInterruptedRuns(): Promise<void> {
+    await this.#recordInterruptedRuns(await this.store());
+    await this.refresh();
+  }
+
+  /**
    * Intent before, outcome after: a run logged `run.started` whose tab no longer holds its run
    * lock (closed, reloaded, crashed) will never log an outcome, so it is recorded as interrupted.
    */

@@ -36,6 +36,10 @@ export interface RunInputs {
 
 export class LiveRun {
   status = $state<RunStatus>('queued');
+  exitCode = $state<number | null>(null);
+  truncated = $state(false);
+  message = $state<string | null>(null);
+  readonly startedAt = Date.now();
   stdout = $state('');
   stderr = $state('');
   constructor(
@@ -44,6 +48,8 @@ export class LiveRun {
     readonly inputs: RunInputs
   ) {}
   handle: RunHandle | null = null;
+  /** Counted against the concurrency cap from the moment it is launched. */
+  launched = false;
   ended = false;
   decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   raw = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
@@ -71,12 +77,15 @@ export class RunsState {
     const db = await database();
     const held = new Set(((await navigator.locks?.query())?.held ?? []).map((l) => l.name));
     const mine = new Set(this.live.map((r) => r.id));
+    let found = false;
     for (const run of await listRuns(db)) {
       if ((run.status !== 'running' && run.status !== 'queued') || mine.has(run.id)) continue;
       if (held.has(runLockName(run.id))) continue;
       await putRun(db, { ...run, status: 'interrupted', endedAt: run.endedAt ?? Date.now() });
       await moveRequest(db, run.requestId, ['running'], 'done');
+      found = true;
     }
+    if (found) await auditLog.recordInterruptedRuns();
   }
 
   /** Starts (or queues) a run of an approved request. Returns the problem, or null. */
@@ -92,7 +101,7 @@ export class RunsState {
     const run = new LiveRun(crypto.randomUUID(), moved, inputs);
     this.live = [...this.live, run];
     await putRun(db, this.#row(run, { status: 'queued' }));
-    if (this.live.filter((r) => r.status === 'running').length >= CONCURRENCY) {
+    if (this.live.filter((r) => r.launched && !r.ended).length >= CONCURRENCY) {
       await auditLog.record({
         event: 'run.queued',
         subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
@@ -118,19 +127,13 @@ export class RunsState {
   }
 
   async #launch(run: LiveRun): Promise<void> {
-    run.status = 'running';
-    this.live = [...this.live];
+    run.launched = true;
     const request = run.request;
     const db = await database();
     const grant = grantFor(request, run.inputs);
-    await auditLog.record({
-      event: 'run.started',
-      subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
-      details: { limits: grant.limits, capabilities: grant.capabilities }
-    });
-    await putRun(db, this.#row(run, { status: 'running' }));
     // The lock says "this run is alive in this tab"; a tab that dies releases it, and the next
-    // start records the run as interrupted.
+    // start records the run as interrupted. Taken before the start is recorded, so a recorded
+    // start always has a lock (or a dead tab) behind it.
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     await new Promise<void>((locked) => {
@@ -141,6 +144,14 @@ export class RunsState {
       });
     });
     try {
+      // "running" is shown only once the start is on record (intent before effect).
+      await auditLog.record({
+        event: 'run.started',
+        subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
+        details: { limits: grant.limits, capabilities: grant.capabilities }
+      });
+      await putRun(db, this.#row(run, { status: 'running' }));
+      if (!run.ended) run.status = 'running';
       const denied = await denyNow(request);
       if (denied) return void (await this.#end(run, { status: 'refused', message: denied }));
       const module = await getModule(db, request.moduleSha256);
@@ -188,6 +199,10 @@ export class RunsState {
   ): Promise<void> {
     if (run.ended) return;
     run.ended = true;
+    // Shown at once: the worker is already gone (Stop terminates it synchronously).
+    run.exitCode = result.exitCode ?? null;
+    run.truncated = result.truncated ?? false;
+    run.message = result.message;
     run.status = result.status;
     const db = await database();
     const row = this.#row(run, {
@@ -197,27 +212,37 @@ export class RunsState {
       stdout: join(run.raw.stdout),
       stderr: join(run.raw.stderr)
     });
-    await auditLog.record({
-      event: result.status === 'killed' ? 'run.killed' : 'run.finished',
-      subject: { runId: run.id, requestId: run.request.id, moduleSha256: run.request.moduleSha256 },
-      details: {
-        status: result.status,
-        exitCode: result.exitCode ?? null,
-        message: result.message,
-        durationMs: result.durationMs ?? null,
-        peakMemoryBytes: result.peakMemoryBytes ?? null,
-        stdoutBytes: row.stdout?.length ?? 0,
-        stderrBytes: row.stderr?.length ?? 0,
-        truncated: result.truncated ?? false,
-        ...(runSha256 ? { runSha256 } : {})
-      }
-    });
-    await putRun(db, row);
-    await moveRequest(db, run.request.id, ['running'], 'done');
+    try {
+      await auditLog.record({
+        event: result.status === 'killed' ? 'run.killed' : 'run.finished',
+        subject: {
+          runId: run.id,
+          requestId: run.request.id,
+          moduleSha256: run.request.moduleSha256
+        },
+        details: {
+          status: result.status,
+          exitCode: result.exitCode ?? null,
+          message: result.message,
+          // Audit records hold whole numbers only.
+          durationMs: result.durationMs == null ? null : Math.round(result.durationMs),
+          peakMemoryBytes: result.peakMemoryBytes ?? null,
+          stdoutBytes: row.stdout?.length ?? 0,
+          stderrBytes: row.stderr?.length ?? 0,
+          truncated: result.truncated ?? false,
+          ...(runSha256 ? { runSha256 } : {})
+        }
+      });
+      await putRun(db, row);
+      await moveRequest(db, run.request.id, ['running'], 'done');
+    } catch (error) {
+      this.error = `The run ended (${result.status}) but could not be recorded: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const history = await listRuns(db).catch(() => this.history);
+    this.history = history;
     this.live = this.live.filter((r) => r !== run);
-    this.history = await listRuns(db);
-    const next = this.live.find((r) => r.status === 'queued' && !r.ended);
-    if (next && this.live.filter((r) => r.status === 'running').length < CONCURRENCY)
+    const next = this.live.find((r) => !r.launched && !r.ended);
+    if (next && this.live.filter((r) => r.launched && !r.ended).length < CONCURRENCY)
       void this.#launch(next);
   }
 
@@ -227,7 +252,7 @@ export class RunsState {
       id: run.id,
       requestId: request.id,
       moduleSha256: request.moduleSha256,
-      startedAt: Date.now(),
+      startedAt: run.startedAt,
       endedAt: null,
       outcome: null,
       name: request.name,
