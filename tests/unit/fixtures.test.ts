@@ -25,7 +25,10 @@ const COMMANDS = [
   'flood',
   'recursion',
   'trap',
-  'foreign-import'
+  'foreign-import',
+  'exit-code',
+  'fs-flood',
+  'read-file'
 ] as const;
 const ALL_FIXTURES = [...COMMANDS, 'reactor'] as const;
 type FixtureName = (typeof ALL_FIXTURES)[number];

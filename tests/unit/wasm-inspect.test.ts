@@ -58,6 +58,17 @@ function failsWith(bytes: Uint8Array, code: string): WasmInspection {
 }
 
 const COMMON = ['fd_close', 'fd_seek', 'proc_exit'];
+const FILE_CALLS = [
+  'args_get',
+  'args_sizes_get',
+  'fd_fdstat_get',
+  'fd_fdstat_set_flags',
+  'fd_prestat_get',
+  'fd_prestat_dir_name',
+  'fd_read',
+  'fd_write',
+  'path_open'
+];
 const FIXTURES: Record<
   string,
   { wasi: string[]; foreign?: string[]; entry: 'command' | 'reactor'; caps: CapabilityGroup[] }
@@ -89,7 +100,23 @@ const FIXTURES: Record<
   recursion: { wasi: [], entry: 'command', caps: [] },
   trap: { wasi: [], entry: 'command', caps: [] },
   'foreign-import': { wasi: ['fd_write'], foreign: ['env.evil'], entry: 'command', caps: [] },
-  reactor: { wasi: [], entry: 'reactor', caps: [] }
+  reactor: { wasi: [], entry: 'reactor', caps: [] },
+  'exit-code': {
+    wasi: [...COMMON, 'args_get', 'args_sizes_get', 'fd_write', 'fd_fdstat_get'],
+    entry: 'command',
+    caps: ['args']
+  },
+  // wasi-libc's fopen links reads, preopen listing and fcntl: stdin, fs-read and fs-write groups.
+  'fs-flood': {
+    wasi: [...COMMON, ...FILE_CALLS],
+    entry: 'command',
+    caps: ['args', 'stdin', 'fs-read', 'fs-write']
+  },
+  'read-file': {
+    wasi: [...COMMON, ...FILE_CALLS],
+    entry: 'command',
+    caps: ['args', 'stdin', 'fs-read', 'fs-write']
+  }
 };
 
 describe('fixtures', () => {
