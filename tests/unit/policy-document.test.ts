@@ -71,6 +71,17 @@ describe('parsePolicy: valid documents', () => {
     expect(rulesFor(policy, '__proto__').threshold).toBe(1);
   });
 
+  it('maxConcurrentRuns is optional (older documents have none) and bounded 1-16', () => {
+    const { maxConcurrentRuns: _, ...older } = DEFAULT_POLICY;
+    expect(ok(parsePolicy(text(older))).maxConcurrentRuns).toBeUndefined();
+    expect(ok(parsePolicy(withField({ maxConcurrentRuns: 16 }))).maxConcurrentRuns).toBe(16);
+    for (const bad of [0, 17, 1.5, '2']) {
+      expect(errors(parsePolicy(withField({ maxConcurrentRuns: bad })))[0]).toMatch(
+        /^maxConcurrentRuns: /
+      );
+    }
+  });
+
   it('orders allowed capabilities canonically', () => {
     const policy = ok(parsePolicy(withField({ allowedCapabilities: ['fs-write', 'args'] })));
     expect(policy.allowedCapabilities).toEqual(['args', 'fs-write']);

@@ -6,6 +6,7 @@
  */
 import { stripAnsi } from '$lib/core/ansi';
 import { currentPolicy } from '$lib/storage/policy-store';
+import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
 import { listKeys } from '$lib/storage/keys-store';
 import { getModule } from '$lib/storage/requests-store';
 import { listRuns, moveRequest, putRun } from '$lib/storage/runs-store';
@@ -24,8 +25,7 @@ import { pendingCount } from './pending.svelte';
 
 export type { RunRow, RunStatus };
 
-/** At most this many runs at once; the rest wait in a visible queue. */
-export const CONCURRENCY = 2;
+/** Runs at once, from the policy (`maxConcurrentRuns`); the rest wait in a visible queue. */
 /** How much of each stream the live view keeps (the run row keeps everything up to the cap). */
 const LIVE_CHARS = 256 * 1024;
 
@@ -60,10 +60,12 @@ export class RunsState {
   history = $state.raw<RunRow[]>([]);
   ready = $state.raw<RequestRow[]>([]);
   error = $state<string | null>(null);
+  concurrency = $state(DEFAULT_CONCURRENT_RUNS);
 
   async load(): Promise<void> {
     warmRunWorker();
     const db = await database();
+    this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
     await this.#markInterrupted();
     this.history = await listRuns(db);
     const requests = await db.getAllFromIndex('requests', 'byCreated');
@@ -101,7 +103,8 @@ export class RunsState {
     const run = new LiveRun(crypto.randomUUID(), moved, inputs);
     this.live = [...this.live, run];
     await putRun(db, this.#row(run, { status: 'queued' }));
-    if (this.live.filter((r) => r.launched && !r.ended).length >= CONCURRENCY) {
+    this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
+    if (this.live.filter((r) => r.launched && !r.ended).length >= this.concurrency) {
       await auditLog.record({
         event: 'run.queued',
         subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
@@ -242,7 +245,7 @@ export class RunsState {
     this.history = history;
     this.live = this.live.filter((r) => r !== run);
     const next = this.live.find((r) => !r.launched && !r.ended);
-    if (next && this.live.filter((r) => r.launched && !r.ended).length < CONCURRENCY)
+    if (next && this.live.filter((r) => r.launched && !r.ended).length < this.concurrency)
       void this.#launch(next);
   }
 

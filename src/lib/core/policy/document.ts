@@ -45,6 +45,8 @@ export interface Policy extends PolicyRules {
   /** The document's version number (each change is a new version). */
   version: number;
   name: string;
+  /** Runs at once; the rest wait in the queue. Optional (documents before it: the default). */
+  maxConcurrentRuns?: number;
   tenants?: Record<string, TenantOverride>;
 }
 
@@ -65,6 +67,9 @@ export const LIMIT_BOUNDS: Readonly<Record<PolicyLimitName, { max: number; unit:
   fsBytes: { max: 4096 * MiB, unit: 'bytes' }
 };
 export const MAX_THRESHOLD = 16;
+export const MAX_CONCURRENT_RUNS = 16;
+/** Runs at once when the policy does not say. */
+export const DEFAULT_CONCURRENT_RUNS = 2;
 export const MAX_MODULE_BYTES_CAP = 1024 * MiB;
 export const MAX_POLICY_CHARS = 1024 * 1024;
 export const MAX_HASHES = 10_000;
@@ -77,6 +82,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 export const DEFAULT_POLICY: Policy = {
   version: 1,
   name: 'default',
+  maxConcurrentRuns: DEFAULT_CONCURRENT_RUNS,
   unsigned: 'reject',
   unknownSigner: 'review',
   threshold: 1,
@@ -105,7 +111,13 @@ const RULE_FIELDS = [
   'pinnedHashes',
   'expiredBundles'
 ] as const;
-const TOP_FIELDS = new Set<string>(['version', 'name', 'tenants', ...RULE_FIELDS]);
+const TOP_FIELDS = new Set<string>([
+  'version',
+  'name',
+  'tenants',
+  'maxConcurrentRuns',
+  ...RULE_FIELDS
+]);
 const TENANT_FIELDS = new Set<string>(RULE_FIELDS);
 
 /** Parses and checks a policy document; never throws. */
@@ -127,6 +139,7 @@ export function checkPolicy(value: JsonValue): PolicyResult {
   }
   const version = c.whole(value, 'version', '', 1, Number.MAX_SAFE_INTEGER, true);
   const name = c.name(value);
+  const concurrency = c.whole(value, 'maxConcurrentRuns', '', 1, MAX_CONCURRENT_RUNS, false);
   const rules = c.rules(value, '', true);
   if (rules !== null) c.ordered(rules as PolicyRules, '');
   const tenants = c.tenants(value, rules);
@@ -134,6 +147,7 @@ export function checkPolicy(value: JsonValue): PolicyResult {
     return { ok: false, errors: c.errors };
   }
   const policy: Policy = { version, name, ...(rules as PolicyRules) };
+  if (concurrency !== undefined) policy.maxConcurrentRuns = concurrency;
   if (tenants !== undefined) policy.tenants = tenants;
   return { ok: true, policy };
 }
