@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditReady, auditRecords, gotoReady } from './helpers';
@@ -292,4 +292,98 @@ test('module bytes altered in IndexedDB after approval are refused, not run', as
   await expect(hello).toHaveAttribute('data-status', 'refused');
   await expect(hello).toContainText('changed after approval');
   await expect(hello.getByTestId('run-stdout')).toHaveText('');
+});
+
+/** Lets the policy allow the file-system capabilities (through the JSON view). */
+async function allowFiles(page: Page) {
+  await gotoReady(page, '/policy');
+  const json = page.getByTestId('policy-json');
+  await expect(json).not.toHaveValue('');
+  const policy = JSON.parse(await json.inputValue());
+  policy.allowedCapabilities = [...policy.allowedCapabilities, 'fs-read', 'fs-write'];
+  await json.fill(JSON.stringify(policy, null, 2));
+  await page.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policy-version').first()).not.toHaveAttribute(
+    'data-version',
+    'default'
+  );
+}
+
+test('fs-read mounts picked files read-only; fs-write scratch files download after the run', async ({
+  page
+}) => {
+  const w = workspace();
+  await setup(page, w);
+  await allowFiles(page);
+  await approve(
+    page,
+    w.bundle('read-file', '--arg', '/input/notes.txt', '--arg', '/input/new.txt')
+  );
+  await gotoReady(page, '/runs');
+  const ready = page.getByTestId('run-ready').filter({ hasText: 'read-file' });
+  await ready.getByTestId('run-files').setInputFiles({
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('from the user ✓\n')
+  });
+  await ready.getByTestId('run-start').click();
+  const read = page.getByTestId('run').filter({ hasText: 'read-file' }).first();
+  await expect(read).toHaveAttribute('data-status', 'exited');
+  await expect(read.getByTestId('run-stdout')).toHaveText(
+    'from the user ✓\ncreate /input/new.txt: Read-only file system\n'
+  );
+
+  await approve(page, w.bundle('fs-flood', '--arg', '1'));
+  const flood = await run(page, 'fs-flood');
+  await expect(flood).toHaveAttribute('data-status', 'exited');
+  await expect(flood.getByTestId('run-stdout')).toHaveText('wrote 1048576 bytes\n');
+  const download = page.waitForEvent('download');
+  await flood.getByTestId('run-file').click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe('flood.bin');
+  expect(readFileSync(await file.path()).length).toBe(1048576);
+});
+
+test('a 50 MiB module is hashed and compiled in its worker and runs', async ({ page }) => {
+  const w = workspace();
+  await setup(page, w);
+  // hello plus a 50 MiB custom section appended: still a valid command.
+  const hello = readFileSync(join(FIXTURES, 'hello.wasm'));
+  const payload = 50 * 1024 * 1024;
+  const name = Buffer.from('\u0003pad', 'latin1');
+  const size = payload + name.length;
+  const leb: number[] = [];
+  for (let rest = size; ;) {
+    const byte = rest & 0x7f;
+    rest = Math.floor(rest / 128);
+    leb.push(rest > 0 ? byte | 0x80 : byte);
+    if (rest === 0) break;
+  }
+  writeFileSync(
+    join(w.dir, 'big.wasm'),
+    Buffer.concat([hello, Buffer.from([0]), Buffer.from(leb), name, Buffer.alloc(payload)])
+  );
+  w.nightcore('sign', 'big.wasm', '--key', 'alice.key', '--version', '1.0.0', '--out', 'big.ncb');
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-file').setInputFiles(join(w.dir, 'big.ncb'));
+  const request = page.getByTestId('request').first();
+  await expect(request).toHaveAttribute('data-state', 'pending', { timeout: 20_000 });
+  await request.getByTestId('approve').click();
+  await expect(request).toHaveAttribute('data-state', 'approved');
+  await gotoReady(page, '/runs');
+  await page.evaluate(() => {
+    const long: number[] = [];
+    (window as { longTasks?: number[] }).longTasks = long;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) long.push(entry.duration);
+    }).observe({ type: 'longtask' });
+  });
+  await page.getByTestId('run-ready').filter({ hasText: 'big' }).getByTestId('run-start').click();
+  const big = page.getByTestId('run').filter({ hasText: 'big' }).first();
+  await expect(big).toHaveAttribute('data-status', 'exited', { timeout: 20_000 });
+  await expect(big.getByTestId('run-stdout')).toHaveText('hello from wasm\n');
+  const long = await page.evaluate(() => (window as { longTasks?: number[] }).longTasks ?? []);
+  // Hashing and compiling happen in the worker; what remains on this thread is reading the bytes
+  // out of IndexedDB (see docs/runtime.md, "Known limits"). Reported, not asserted.
+  console.log(`50 MiB module: main-thread long tasks during the run (ms): ${JSON.stringify(long)}`);
 });

@@ -34,7 +34,8 @@ async function run(name: string, patch: Partial<RunGrant> = {}) {
   if (!prepared.ok) throw new Error(prepared.message);
   const out = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[], batches: 0 };
   const end: RunEnd = runModule(
-    { type: 'start', runId: 'r', module: prepared.module, grant: g },
+    { type: 'start', runId: 'r', module: prepared.module, prepare: null, grant: g },
+    prepared.module,
     (message: WorkerMessage) => {
       if (message.type === 'output') {
         out[message.stream].push(message.bytes);

@@ -39,7 +39,12 @@ function thread(): RunWorker & { exited: Promise<number> } {
   };
 }
 
-async function start(name: string, limits: Partial<RunGrant['limits']> = {}, args = [name]) {
+async function start(
+  name: string,
+  limits: Partial<RunGrant['limits']> = {},
+  args = [name],
+  compileHere = true
+) {
   const bytes = new Uint8Array(
     readFileSync(new URL(`../fixtures/wasm/${name}.wasm`, import.meta.url))
   );
@@ -51,19 +56,26 @@ async function start(name: string, limits: Partial<RunGrant['limits']> = {}, arg
     stdin: new Uint8Array(0),
     files: []
   };
-  const prepared = await prepareModule(
-    bytes,
-    createHash('sha256').update(bytes).digest('hex'),
-    grant.limits.memoryMiB
-  );
-  if (!prepared.ok) throw new Error(prepared.message);
-  const message: StartMessage = { type: 'start', runId: 'r', module: prepared.module, grant };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  let module: WebAssembly.Module | null = null;
+  if (compileHere) {
+    const prepared = await prepareModule(bytes, sha256, grant.limits.memoryMiB);
+    if (!prepared.ok) throw new Error(prepared.message);
+    module = prepared.module;
+  }
+  const message: StartMessage = {
+    type: 'start',
+    runId: 'r',
+    module,
+    prepare: module ? null : { bytes, sha256, memoryMiB: grant.limits.memoryMiB },
+    grant
+  };
   const worker = thread();
   const output: string[] = [];
   const handle = startRun(worker, message, {
     onOutput: (_stream, bytes) => output.push(Buffer.from(bytes).toString())
   });
-  return { handle, worker, output };
+  return { handle, worker, output, sha256 };
 }
 
 describe('runner host over worker_threads', () => {
@@ -91,6 +103,46 @@ describe('runner host over worker_threads', () => {
     expect(result.status).toBe('killed');
     await worker.exited;
     expect(performance.now() - asked).toBeLessThan(1000);
+  });
+
+  it('the worker prepares raw bytes itself and hands the compiled module back', async () => {
+    const { handle, output, sha256 } = await start('hello', {}, ['hello'], false);
+    const result = await handle.done;
+    expect(result).toMatchObject({ status: 'exited', prepared: { moduleSha256: sha256 } });
+    expect(result.prepared?.module).toBeInstanceOf(WebAssembly.Module);
+    expect(output.join('')).toBe('hello from wasm\n');
+  });
+
+  it('bytes that do not match the approved digest are refused by the worker', async () => {
+    const bytes = new Uint8Array(
+      readFileSync(new URL('../fixtures/wasm/hello.wasm', import.meta.url))
+    );
+    const altered = bytes.slice();
+    altered[altered.length - 1]! ^= 1;
+    const handle = startRun(
+      thread(),
+      {
+        type: 'start',
+        runId: 'r',
+        module: null,
+        prepare: {
+          bytes: altered,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          memoryMiB: 16
+        },
+        grant: {
+          capabilities: [],
+          limits: { timeoutMs: 5000, memoryMiB: 16, outputBytes: 1024, fsBytes: 1024 },
+          args: ['hello'],
+          env: [],
+          stdin: new Uint8Array(0),
+          files: []
+        }
+      },
+      { onOutput: () => {} }
+    );
+    const result = await handle.done;
+    expect(result).toMatchObject({ status: 'refused', code: 'module.digest-mismatch' });
   });
 
   it('a flood under a cap ends as output-cap with exactly the cap received', async () => {

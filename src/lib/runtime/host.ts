@@ -7,7 +7,10 @@
  * Written over a minimal worker interface so the same host drives a browser Worker and Node's
  * worker_threads in the unit tests.
  */
-import { readWorkerMessage, type RunEnd, type StartMessage } from './protocol';
+import { readWorkerMessage, type PreparedModule, type RunEnd, type StartMessage } from './protocol';
+
+/** Preparing (hashing, compiling) a module of any allowed size must end within this. */
+export const PREPARE_TIMEOUT_MS = 60_000;
 
 export interface RunWorker {
   post(message: StartMessage, transfer?: Transferable[]): void;
@@ -16,7 +19,7 @@ export interface RunWorker {
   terminate(): void;
 }
 
-export type HostStatus = RunEnd['status'] | 'timeout' | 'killed';
+export type HostStatus = RunEnd['status'] | 'timeout' | 'killed' | 'refused';
 
 export interface RunResult {
   status: HostStatus;
@@ -27,6 +30,10 @@ export interface RunResult {
   durationMs: number;
   /** Milliseconds from the deadline to the recorded timeout (kill latency), when it timed out. */
   lateMs: number | null;
+  /** What the worker compiled (when the page sent bytes), for the page's cache. */
+  prepared: PreparedModule | null;
+  /** For `refused`: the reason code (`module.digest-mismatch`, …). */
+  code: string | null;
 }
 
 export interface RunHandle {
@@ -44,14 +51,22 @@ export interface HostOptions {
 export function startRun(worker: RunWorker, start: StartMessage, options: HostOptions): RunHandle {
   const began = performance.now();
   const timeoutMs = start.grant.limits.timeoutMs;
-  const deadline = began + timeoutMs;
+  // The run's clock starts when the module is ready: hashing and compiling are the page's work.
+  let deadline = Number.POSITIVE_INFINITY;
   const maxOutput = start.grant.limits.outputBytes;
   let received = 0;
+  let prepared: PreparedModule | null = null;
   let settle: (result: RunResult) => void = () => {};
   let ended = false;
   const done = new Promise<RunResult>((resolve) => (settle = resolve));
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
 
-  const finish = (status: HostStatus, end: RunEnd | null, message: string | null) => {
+  const finish = (
+    status: HostStatus,
+    end: RunEnd | null,
+    message: string | null,
+    code: string | null = null
+  ) => {
     if (ended) return;
     ended = true;
     clearTimeout(watchdog);
@@ -62,14 +77,27 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
       end,
       message,
       durationMs: now - began,
-      lateMs: status === 'timeout' ? Math.max(0, now - deadline) : null
+      lateMs: status === 'timeout' ? Math.max(0, now - deadline) : null,
+      prepared,
+      code
     });
   };
 
-  const watchdog = setTimeout(
-    () => finish('timeout', null, `The run passed its ${timeoutMs} ms limit and was stopped.`),
-    timeoutMs + (options.graceMs ?? 0)
-  );
+  const arm = () => {
+    clearTimeout(watchdog);
+    deadline = performance.now() + timeoutMs;
+    watchdog = setTimeout(
+      () => finish('timeout', null, `The run passed its ${timeoutMs} ms limit and was stopped.`),
+      timeoutMs + (options.graceMs ?? 0)
+    );
+  };
+  if (start.module) arm();
+  else {
+    watchdog = setTimeout(
+      () => finish('trapped', null, `Preparing the module took over ${PREPARE_TIMEOUT_MS} ms.`),
+      PREPARE_TIMEOUT_MS
+    );
+  }
 
   worker.onMessage((data) => {
     if (ended) return;
@@ -80,6 +108,24 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
         null,
         'The worker sent a message outside the protocol; the run was stopped.'
       );
+      return;
+    }
+    if (message.type === 'prepared') {
+      if (prepared !== null || start.module !== null) {
+        finish('trapped', null, 'The worker sent an unexpected message; the run was stopped.');
+        return;
+      }
+      // The worker must have checked the bytes the page asked for, nothing else.
+      if (message.prepared.moduleSha256 !== start.prepare?.sha256) {
+        finish('refused', null, 'The worker prepared other bytes than approved.', 'run.protocol');
+        return;
+      }
+      prepared = message.prepared;
+      arm();
+      return;
+    }
+    if (message.type === 'refused') {
+      finish('refused', null, message.message, message.code);
       return;
     }
     if (message.type === 'output') {
@@ -100,7 +146,8 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
   worker.onError((message) => finish('trapped', null, `The worker failed: ${message}`));
 
   try {
-    worker.post(start);
+    // The bytes are the worker's from here (transferred, not copied).
+    worker.post(start, start.prepare ? [start.prepare.bytes.buffer as ArrayBuffer] : []);
   } catch (error) {
     finish(
       'trapped',

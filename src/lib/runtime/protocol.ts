@@ -39,11 +39,20 @@ export interface RunGrant {
   files: InputFile[];
 }
 
+/** Bytes for the worker to check and compile itself (hashing and compiling 50 MiB takes seconds). */
+export interface PrepareRequest {
+  bytes: Uint8Array;
+  /** The approved SHA-256: the worker refuses bytes that hash to anything else. */
+  sha256: string;
+  memoryMiB: number;
+}
+
 export interface StartMessage {
   type: 'start';
   runId: string;
-  /** Compiled in the page from the verified bytes (memory maximum rewritten), or raw bytes. */
-  module: WebAssembly.Module | Uint8Array;
+  /** A module compiled earlier from the same approved bytes (page cache), or what to prepare. */
+  module: WebAssembly.Module | null;
+  prepare: PrepareRequest | null;
   grant: RunGrant;
 }
 
@@ -72,7 +81,20 @@ export interface RunEnd {
 }
 
 export type WorkerMessage =
-  { type: 'output'; stream: 'stdout' | 'stderr'; bytes: Uint8Array } | { type: 'end'; end: RunEnd };
+  | { type: 'prepared'; prepared: PreparedModule }
+  | { type: 'refused'; code: string; message: string }
+  | { type: 'output'; stream: 'stdout' | 'stderr'; bytes: Uint8Array }
+  | { type: 'end'; end: RunEnd };
+
+/** What the worker compiled: for the page's cache, so later runs skip hashing and compiling. */
+export interface PreparedModule {
+  module: WebAssembly.Module;
+  moduleSha256: string;
+  runSha256: string;
+  memoryRewritten: boolean;
+}
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
 
 const MAX_MESSAGE_TEXT = 4096;
 const MAX_PATH = 4096;
@@ -94,6 +116,33 @@ export function readWorkerMessage(data: unknown, maxOutput: number): WorkerMessa
     if (data.stream !== 'stdout' && data.stream !== 'stderr') return null;
     if (!(data.bytes instanceof Uint8Array) || data.bytes.length > maxOutput) return null;
     return { type: 'output', stream: data.stream, bytes: data.bytes };
+  }
+  if (data.type === 'prepared') {
+    if (!exactKeys(data, ['type', 'prepared']) || !isObj(data.prepared)) return null;
+    const p = data.prepared;
+    if (!exactKeys(p, ['module', 'moduleSha256', 'runSha256', 'memoryRewritten'])) return null;
+    if (!(p.module instanceof WebAssembly.Module)) return null;
+    if (typeof p.moduleSha256 !== 'string' || !SHA256_RE.test(p.moduleSha256)) return null;
+    if (typeof p.runSha256 !== 'string' || !SHA256_RE.test(p.runSha256)) return null;
+    if (typeof p.memoryRewritten !== 'boolean') return null;
+    return {
+      type: 'prepared',
+      prepared: {
+        module: p.module,
+        moduleSha256: p.moduleSha256,
+        runSha256: p.runSha256,
+        memoryRewritten: p.memoryRewritten
+      }
+    };
+  }
+  if (data.type === 'refused') {
+    if (!exactKeys(data, ['type', 'code', 'message'])) return null;
+    if (typeof data.code !== 'string' || typeof data.message !== 'string') return null;
+    return {
+      type: 'refused',
+      code: data.code.slice(0, 64),
+      message: data.message.slice(0, MAX_MESSAGE_TEXT)
+    };
   }
   if (data.type === 'end') {
     if (!exactKeys(data, ['type', 'end']) || !isObj(data.end)) return null;

@@ -11,7 +11,8 @@ export type Post = (message: WorkerMessage, transfer?: Transferable[]) => void;
 
 const PAGE = 65536;
 
-export function runModule(start: StartMessage, post: Post): RunEnd {
+/** Runs a compiled module (see prepare.ts / worker-main.ts for how it was checked and compiled). */
+export function runModule(start: StartMessage, module: WebAssembly.Module, post: Post): RunEnd {
   const began = performance.now();
   const deadline = began + start.grant.limits.timeoutMs;
   const host = createWasiHost(start.grant, deadline, (stream, bytes) =>
@@ -42,10 +43,13 @@ export function runModule(start: StartMessage, post: Post): RunEnd {
   };
 
   try {
-    const module =
-      start.module instanceof WebAssembly.Module
-        ? start.module
-        : new WebAssembly.Module(start.module as BufferSource);
+    if (!(module instanceof WebAssembly.Module)) {
+      return finish({
+        status: 'trapped',
+        exitCode: null,
+        message: 'No compiled module was given.'
+      });
+    }
     instance = new WebAssembly.Instance(module, host.imports);
     if (typeof instance.exports._start !== 'function') {
       return finish({

@@ -12,10 +12,9 @@ import { getModule } from '$lib/storage/requests-store';
 import { listRuns, moveRequest, putRun } from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
-import { prepareModule } from '$lib/runtime/prepare';
 import { startRun, type RunHandle, type RunResult } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
-import type { InputFile, RunGrant } from '$lib/runtime/protocol';
+import type { InputFile, PreparedModule, RunGrant } from '$lib/runtime/protocol';
 import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
 import type { RunStatus } from '$lib/core/run-status';
 import { auditLog } from './audit-log.svelte';
@@ -157,31 +156,43 @@ export class RunsState {
       if (!run.ended) run.status = 'running';
       const denied = await denyNow(request);
       if (denied) return void (await this.#end(run, { status: 'refused', message: denied }));
-      const module = await getModule(db, request.moduleSha256);
-      if (!module) {
+      // A module compiled before from the same approved bytes under the same memory cap runs
+      // as is (V8 keeps its optimized code); otherwise the worker re-hashes and compiles the
+      // stored bytes, off this thread.
+      const cacheKey = `${request.moduleSha256}:${grant.limits.memoryMiB}`;
+      const cached = compiled.get(cacheKey) ?? null;
+      const stored = cached ? null : await getModule(db, request.moduleSha256);
+      if (!cached && !stored) {
         return void (await this.#end(run, {
           status: 'refused',
           message: 'The module bytes are not stored.'
         }));
       }
-      const prepared = await prepareModule(
-        module.bytes,
-        request.moduleSha256,
-        grant.limits.memoryMiB
-      );
-      if (!prepared.ok)
-        return void (await this.#end(run, { status: 'refused', message: prepared.message }));
-      if (run.ended) return; // stopped while preparing
+      if (run.ended) return; // stopped while reading
       run.handle = startRun(
         takeRunWorker(),
-        { type: 'start', runId: run.id, module: prepared.module, grant },
+        {
+          type: 'start',
+          runId: run.id,
+          module: cached?.module ?? null,
+          prepare: stored
+            ? {
+                bytes: stored.bytes,
+                sha256: request.moduleSha256,
+                memoryMiB: grant.limits.memoryMiB
+              }
+            : null,
+          grant
+        },
         { onOutput: (stream, bytes) => this.#output(run, stream, bytes) }
       );
       const result = await run.handle.done;
+      const prepared = result.prepared ?? cached;
+      if (result.prepared) remember(cacheKey, result.prepared);
       await this.#end(
         run,
         fromResult(result),
-        prepared.runSha256 !== prepared.moduleSha256 ? prepared.runSha256 : null
+        prepared && prepared.runSha256 !== prepared.moduleSha256 ? prepared.runSha256 : null
       );
     } finally {
       release();
@@ -309,8 +320,11 @@ export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
     limits,
     args: [request.name ?? 'module', ...(has('args') ? (manifest?.args ?? []) : [])],
     env: has('env') ? Object.entries(manifest?.env ?? {}) : [],
-    stdin: has('stdin') ? (inputs.stdin ?? new Uint8Array(0)) : new Uint8Array(0),
-    files: has('fs-read') ? (inputs.files ?? []) : []
+    stdin: has('stdin') ? new Uint8Array(inputs.stdin ?? new Uint8Array(0)) : new Uint8Array(0),
+    // Plain copies: what the page holds may be reactive proxies, which cannot cross to a worker.
+    files: has('fs-read')
+      ? (inputs.files ?? []).map((f) => ({ path: String(f.path), bytes: new Uint8Array(f.bytes) }))
+      : []
   };
 }
 
@@ -345,6 +359,16 @@ function fromResult(
     refusedCalls: end?.refusedCalls ?? {},
     files: end?.files ?? []
   };
+}
+
+/** Compiled modules by approved SHA-256 and memory cap, most recent last. */
+const compiled = new Map<string, PreparedModule>();
+const MAX_COMPILED = 16;
+
+function remember(key: string, prepared: PreparedModule): void {
+  compiled.delete(key);
+  compiled.set(key, prepared);
+  if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
 }
 
 export const runsState = new RunsState();
