@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteVerifierKey } from '../../src/lib/core/audit/checkpoint';
 import { fromHex, toBase64, utf8 } from '../../src/lib/core/bytes';
 import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
-import { buildReceipt, sha256Hex, signReceipt } from '../../src/lib/core/receipt';
+import { buildReceipt, digestOutput, sha256Hex, signReceipt } from '../../src/lib/core/receipt';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'nightcore-receipt-cli-'));
@@ -56,8 +56,8 @@ beforeAll(async () => {
     durationMs: 4.2,
     peakMemoryBytes: 65536,
     truncated: false,
-    stdout: STDOUT,
-    stderr: new Uint8Array(0),
+    stdout: digestOutput(STDOUT),
+    stderr: digestOutput(new Uint8Array(0)),
     startedAt: 1_800_000_001_000,
     endedAt: 1_800_000_001_004,
     deviceKeyId: keyId

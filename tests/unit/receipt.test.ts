@@ -12,6 +12,7 @@ import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
 import {
   RECEIPT_DOMAIN,
   buildReceipt,
+  digestOutput,
   formatSignedReceipt,
   parseSignedReceipt,
   receiptSigningBytes,
@@ -57,8 +58,8 @@ function input(patch: Partial<ReceiptInput> = {}): ReceiptInput {
     durationMs: 12.6,
     peakMemoryBytes: 131072,
     truncated: false,
-    stdout: STDOUT,
-    stderr: STDERR,
+    stdout: digestOutput(STDOUT),
+    stderr: digestOutput(STDERR),
     startedAt: 1_800_000_001_000,
     endedAt: 1_800_000_001_013,
     deviceKeyId: keyId,
@@ -119,8 +120,8 @@ describe('receipt round trip', () => {
       runSha256: null,
       manifestSha256: null,
       message: 'This module hash has been blocked since it was approved.',
-      stdout: new Uint8Array(0),
-      stderr: new Uint8Array(0),
+      stdout: digestOutput(new Uint8Array(0)),
+      stderr: digestOutput(new Uint8Array(0)),
       capabilities: []
     });
     const result = verifyReceipt(text, publicKey);
@@ -147,6 +148,15 @@ describe('receipt round trip', () => {
     await expect(
       signReceipt(receipt, { publicKey, sign: async (m) => sign(m, OTHER_SEED) })
     ).rejects.toThrow(/does not verify/);
+    // A verifier given by the caller (the browser's WebCrypto) is the one asked.
+    await expect(signReceipt(receipt, signer, { verify: async () => false })).rejects.toThrow(
+      /does not verify/
+    );
+    const asked: Uint8Array[] = [];
+    await signReceipt(receipt, signer, {
+      verify: async (_sig, message) => (asked.push(message), true)
+    });
+    expect(asked).toEqual([receiptSigningBytes(receipt)]);
   });
 });
 

@@ -131,11 +131,18 @@ export interface ReceiptInput {
   durationMs: number | null;
   peakMemoryBytes: number | null;
   truncated: boolean;
-  stdout: Uint8Array;
-  stderr: Uint8Array;
+  /** The output kept with the run: its size and SHA-256 (hashed by the caller, e.g. WebCrypto). */
+  stdout: OutputDigest;
+  stderr: OutputDigest;
   startedAt: number;
   endedAt: number;
   deviceKeyId: string;
+}
+
+/** The size and lowercase hex SHA-256 of one output stream. */
+export interface OutputDigest {
+  size: number;
+  sha256: string;
 }
 
 export type ParsedReceipt = { ok: true; signed: SignedReceipt } | { ok: false; reason: Reason };
@@ -157,6 +164,11 @@ export interface ReceiptOutputs {
 /** Lowercase hex SHA-256. */
 export function sha256Hex(bytes: Uint8Array): string {
   return toHex(sha256(bytes));
+}
+
+/** The OutputDigest of some bytes (synchronous; fine for tests and the CLI). */
+export function digestOutput(bytes: Uint8Array): OutputDigest {
+  return { size: bytes.length, sha256: sha256Hex(bytes) };
 }
 
 /**
@@ -193,11 +205,11 @@ export function buildReceipt(input: ReceiptInput): Receipt {
       message: input.message === null ? null : cut(wellFormed(input.message), MAX_RECEIPT_MESSAGE),
       durationMs: input.durationMs == null ? null : Math.max(0, Math.round(input.durationMs)),
       peakMemoryBytes: input.peakMemoryBytes,
-      stdoutBytes: input.stdout.length,
-      stderrBytes: input.stderr.length,
+      stdoutBytes: input.stdout.size,
+      stderrBytes: input.stderr.size,
       truncated: input.truncated
     },
-    output: { stdoutSha256: sha256Hex(input.stdout), stderrSha256: sha256Hex(input.stderr) },
+    output: { stdoutSha256: input.stdout.sha256, stderrSha256: input.stderr.sha256 },
     startedAt: input.startedAt,
     endedAt: input.endedAt,
     device: { keyId: input.deviceKeyId }
@@ -226,7 +238,19 @@ export function formatSignedReceipt(signed: SignedReceipt): string {
  */
 export async function signReceipt(
   receipt: Receipt,
-  signer: { publicKey: Uint8Array; sign(message: Uint8Array): Promise<Uint8Array> }
+  signer: { publicKey: Uint8Array; sign(message: Uint8Array): Promise<Uint8Array> },
+  options: {
+    /**
+     * Checks the signature before returning it; default: with the strict JS Ed25519 verifier.
+     * The browser passes WebCrypto's verify instead (the JS verifier's first use builds tables
+     * for hundreds of milliseconds on the main thread).
+     */
+    verify?: (
+      signature: Uint8Array,
+      message: Uint8Array,
+      publicKey: Uint8Array
+    ) => Promise<boolean>;
+  } = {}
 ): Promise<string> {
   if (!isUsablePublicKey(signer.publicKey)) throw new TypeError('not a usable Ed25519 key');
   const keyId = sha256Hex(signer.publicKey);
@@ -235,7 +259,13 @@ export async function signReceipt(
   }
   const message = receiptSigningBytes(receipt);
   const signature = await signer.sign(message);
-  if (!verifyStrict(signature, message, signer.publicKey)) {
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) {
+    throw new TypeError('receipt: sign() must resolve to a 64-byte Ed25519 signature');
+  }
+  const verified = options.verify
+    ? await options.verify(signature, message, signer.publicKey)
+    : verifyStrict(signature, message, signer.publicKey);
+  if (!verified) {
     throw new Error('receipt: the signature does not verify under the signing key');
   }
   const text = formatSignedReceipt({ keyId, receipt, signature: toBase64(signature) });

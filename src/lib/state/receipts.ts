@@ -2,20 +2,23 @@
  * Run receipts (core/receipt.ts): built from the run row when a run ends and signed by the device
  * key, so the Runs page can offer them as files that `nightcore receipt verify` checks offline.
  */
-import { buildReceipt, signReceipt } from '$lib/core/receipt';
+import { buildReceipt, signReceipt, type OutputDigest } from '$lib/core/receipt';
+import { sha256Hex } from '$lib/core/digest';
+import { utf8 } from '$lib/core/bytes';
 import type { RequestRow, RunRow } from '$lib/storage/records';
 import type { RunGrant } from '$lib/runtime/protocol';
 import { auditLog } from './audit-log.svelte';
 
 /**
- * The signed receipt text for an ended run, or null when it cannot be made (the reason is
- * returned with it; the run is recorded either way).
+ * The signed receipt text for an ended run and the SHA-256 of that text (recorded in the audit
+ * log's run.finished / run.killed), or null when it cannot be made (the reason is returned with
+ * it; the run is recorded either way).
  */
 export async function signRunReceipt(
   row: RunRow,
   request: RequestRow,
   grant: Pick<RunGrant, 'limits' | 'capabilities'>
-): Promise<{ receipt: string } | { receipt: null; problem: string }> {
+): Promise<{ receipt: string; sha256: string } | { receipt: null; problem: string }> {
   try {
     const device = (await auditLog.store()).device;
     const decision = request.decision;
@@ -44,16 +47,44 @@ export async function signRunReceipt(
       durationMs: row.durationMs ?? null,
       peakMemoryBytes: row.peakMemoryBytes ?? null,
       truncated: row.truncated ?? false,
-      stdout: row.stdout ?? new Uint8Array(0),
-      stderr: row.stderr ?? new Uint8Array(0),
+      stdout: await digest(row.stdout),
+      stderr: await digest(row.stderr),
       startedAt: row.startedAt,
       endedAt: row.endedAt ?? Date.now(),
       deviceKeyId: device.id
     });
-    return { receipt: await signReceipt(receipt, device) };
+    const text = await signReceipt(receipt, device, { verify: webCryptoVerify });
+    return { receipt: text, sha256: await sha256Hex(utf8(text)) };
   } catch (error) {
     return { receipt: null, problem: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** Hashed with WebCrypto: the output can be MiBs, and the main thread must stay responsive. */
+async function digest(bytes: Uint8Array | undefined): Promise<OutputDigest> {
+  const data = bytes ?? new Uint8Array(0);
+  return { size: data.length, sha256: await sha256Hex(data) };
+}
+
+/** The device key's signature checked by WebCrypto (asynchronous, native). */
+async function webCryptoVerify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array
+): Promise<boolean> {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    publicKey as Uint8Array<ArrayBuffer>,
+    { name: 'Ed25519' },
+    false,
+    ['verify']
+  );
+  return crypto.subtle.verify(
+    'Ed25519',
+    key,
+    signature as Uint8Array<ArrayBuffer>,
+    message as Uint8Array<ArrayBuffer>
+  );
 }
 
 /** The file name of a run's receipt: `<name>-<first 8 of the run id>.receipt.json`. */

@@ -236,7 +236,8 @@ export class RunsState {
           stdoutBytes: row.stdout?.length ?? 0,
           stderrBytes: row.stderr?.length ?? 0,
           truncated: result.truncated ?? false,
-          ...(runSha256 ? { runSha256 } : {})
+          ...(runSha256 ? { runSha256 } : {}),
+          ...(signed.receipt !== null ? { receiptSha256: signed.sha256 } : {})
         }
       });
       await putRun(db, row);
