@@ -77,7 +77,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('nightcore receipt verify', () => {
+// Each test spawns several Node processes: on two busy cores that can pass the 5 s default.
+describe('nightcore receipt verify', { timeout: 30_000 }, () => {
   it('a receipt signed by the device key verifies (vkey or raw base64 key): exit 0', () => {
     const result = nightcore('receipt', 'verify', 'run.receipt.json', '--key', 'device.vkey');
     expect(result.err).toBe('');
@@ -156,7 +157,7 @@ describe('nightcore receipt verify', () => {
   });
 });
 
-describe('nightcore receipt show', () => {
+describe('nightcore receipt show', { timeout: 30_000 }, () => {
   it('prints a readable summary, terminal-safe, and says it is not verified', () => {
     const result = nightcore('receipt', 'show', 'run.receipt.json');
     expect(result.code).toBe(0);
