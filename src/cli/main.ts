@@ -8,6 +8,7 @@ import { CliError } from './io';
 import { auditCommand } from './commands/audit';
 import { inspectCommand } from './commands/inspect';
 import { keygen } from './commands/keygen';
+import { receiptCommand } from './commands/receipt';
 import { signCommand } from './commands/sign';
 import { verifyCommand } from './commands/verify';
 
@@ -44,6 +45,10 @@ const COMMANDS: Record<string, Command> = {
   audit: {
     summary: 'Verify an exported audit log, or prove one record is in it.',
     run: auditCommand
+  },
+  receipt: {
+    summary: 'Verify a run receipt against the device key, or show what it says.',
+    run: receiptCommand
   },
   version: {
     summary: 'Print the version.',

@@ -95,7 +95,7 @@ function reportFailure(failure: ExportFailure, io: CliIO, json: boolean): number
   return 1;
 }
 
-async function readText(path: string): Promise<string> {
+export async function readText(path: string): Promise<string> {
   try {
     return fromUtf8(await readInput(path), path);
   } catch (error) {
@@ -105,7 +105,7 @@ async function readText(path: string): Promise<string> {
 }
 
 /** The device key: a signed-note verifier key, or any public key format the keys parser reads. */
-async function readDeviceKey(path: string): Promise<Uint8Array> {
+export async function readDeviceKey(path: string): Promise<Uint8Array> {
   const text = await readText(path);
   const vkey = parseNoteVerifierKey(text.trim());
   if (vkey.ok) return vkey.publicKey;

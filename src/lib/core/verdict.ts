@@ -19,7 +19,8 @@ export type ReasonArea =
   | 'raw'
   | 'tenant'
   | 'wasm'
-  | 'audit';
+  | 'audit'
+  | 'receipt';
 
 export type ReasonCode = `${ReasonArea}.${string}`;
 

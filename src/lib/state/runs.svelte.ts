@@ -21,6 +21,7 @@ import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 import { runMode } from './run-mode.svelte';
 import { pendingCount } from './pending.svelte';
+import { signRunReceipt } from './receipts';
 
 export type { RunRow, RunStatus };
 
@@ -226,6 +227,11 @@ export class RunsState {
       stdout: join(run.raw.stdout),
       stderr: join(run.raw.stderr)
     });
+    // Every run that reaches here gets a receipt signed by the device key (core/receipt.ts).
+    const signed = await signRunReceipt(row, run.request, grantFor(run.request, run.inputs));
+    if (signed.receipt !== null) row.receipt = signed.receipt;
+    else
+      this.error = `The run ended (${result.status}) but its receipt could not be signed: ${signed.problem}`;
     try {
       await auditLog.record({
         event: result.status === 'killed' ? 'run.killed' : 'run.finished',
@@ -244,7 +250,8 @@ export class RunsState {
           stdoutBytes: row.stdout?.length ?? 0,
           stderrBytes: row.stderr?.length ?? 0,
           truncated: result.truncated ?? false,
-          ...(runSha256 ? { runSha256 } : {})
+          ...(runSha256 ? { runSha256 } : {}),
+          ...(signed.receipt !== null ? { receiptSha256: signed.sha256 } : {})
         }
       });
       await putRun(db, row);

@@ -124,6 +124,8 @@ export interface RunRow {
   stderr?: Uint8Array;
   refusedCalls?: Record<string, number>;
   files?: { path: string; bytes: Uint8Array }[];
+  /** The run receipt (core/receipt.ts): signed JSON text, as downloaded. */
+  receipt?: string;
 }
 
 /**

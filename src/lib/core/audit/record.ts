@@ -163,6 +163,22 @@ export function readRecord(value: unknown): ReadRecordResult {
   return { ok: true, record: value as AuditRecord, text };
 }
 
+/**
+ * Any JSON value in the canonical encoding the record `details` use (keys sorted by UTF-16 code
+ * units at every depth, safe integers only, strings escaped as JSON.stringify does, no lone
+ * surrogates, at most MAX_DETAILS_DEPTH levels). Shared by run receipts. Throws TypeError.
+ */
+export function encodeCanonicalJson(value: unknown): string {
+  PATH.length = 0;
+  PATH.push('value');
+  try {
+    return encodeValue(value, 1);
+  } catch (error) {
+    if (error instanceof EncodeProblem) throw new TypeError(`canonical JSON: ${error.message}`);
+    throw error;
+  }
+}
+
 export function isChainLink(value: unknown): value is ChainLink {
   if (typeof value !== 'object' || value === null) return false;
   const { seq, hash } = value as { seq?: unknown; hash?: unknown };
