@@ -173,6 +173,7 @@ test('rollback and drift are flagged; the drifted request shows its diff against
     'ROLLBACK'
   );
   await page.getByRole('link', { name: '← Inbox' }).click();
+  await expect(page.getByTestId('request')).toHaveCount(2); // the list has loaded
 
   await paste(page, w.text('drift.ncb'));
   await expect(latest(page)).toHaveAttribute('data-state', 'rejected');

@@ -63,7 +63,6 @@ export class RunsState {
   concurrency = $state(DEFAULT_CONCURRENT_RUNS);
 
   async load(): Promise<void> {
-    warmRunWorker();
     const db = await database();
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
     await this.#markInterrupted();
@@ -72,6 +71,8 @@ export class RunsState {
     this.ready = requests
       .filter((r) => r.state === 'approved' || r.state === 'auto-approved')
       .reverse();
+    // A worker loaded ahead only when something can run (not on every visit to the page).
+    if (this.ready.length > 0) warmRunWorker();
   }
 
   /** Runs this tab did not finish and no tab holds: the page died mid-run. */
