@@ -74,3 +74,39 @@ export async function auditRecords(page: Page): Promise<AuditRecordView[]> {
     return rows as AuditRecordView[];
   });
 }
+
+/**
+ * Flips the last byte of stored module bytes in IndexedDB (every module, or the one with `sha256`),
+ * as an attacker with access to the profile would: whether the row holds a Blob or a Uint8Array.
+ */
+export async function alterStoredModules(page: Page, sha256?: string): Promise<number> {
+  return page.evaluate(async (only) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const rows = await new Promise<{ sha256: string; bytes: Uint8Array | Blob }[]>(
+      (resolve, reject) => {
+        const all = db.transaction('modules').objectStore('modules').getAll();
+        all.onsuccess = () => resolve(all.result);
+        all.onerror = () => reject(all.error);
+      }
+    );
+    const targets = rows.filter((row) => !only || row.sha256 === only);
+    for (const row of targets) {
+      const bytes =
+        row.bytes instanceof Blob ? new Uint8Array(await row.bytes.arrayBuffer()) : row.bytes;
+      bytes[bytes.length - 1]! ^= 1;
+      row.bytes = row.bytes instanceof Blob ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : bytes;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('modules', 'readwrite');
+      for (const row of targets) tx.objectStore('modules').put(row);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    return targets.length;
+  }, sha256);
+}

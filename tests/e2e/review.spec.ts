@@ -8,7 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditReady, auditRecords, gotoReady, watchForProblems } from './helpers';
+import {
+  auditReady,
+  auditRecords,
+  gotoReady,
+  watchForProblems,
+  alterStoredModules
+} from './helpers';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
 const fixture = (name: string) => new URL(`../fixtures/wasm/${name}`, import.meta.url).pathname;
@@ -291,25 +297,7 @@ test('module bytes changed in storage after intake: the review page refuses to o
   await gotoReady(page, '/inbox');
   await paste(page, w.text('ok.ncb'));
   const sha = await latest(page).getAttribute('data-sha256');
-  await page.evaluate(async (key) => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('nightcore');
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    const store = db.transaction('modules', 'readwrite').objectStore('modules');
-    await new Promise<void>((resolve, reject) => {
-      const get = store.get(key!);
-      get.onsuccess = () => {
-        const row = get.result as { bytes: Uint8Array };
-        row.bytes[row.bytes.length - 1]! ^= 1;
-        const put = store.put(row);
-        put.onsuccess = () => resolve();
-        put.onerror = () => reject(put.error);
-      };
-    });
-    db.close();
-  }, sha);
+  expect(await alterStoredModules(page, sha!)).toBe(1);
   await openReview(page);
   await expect(page.getByTestId('review')).toHaveAttribute('data-integrity', 'mismatch');
   await expect(page.getByTestId('review-integrity')).toContainText('no longer hash');

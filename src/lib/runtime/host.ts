@@ -147,7 +147,8 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
 
   try {
     // The bytes are the worker's from here (transferred, not copied).
-    worker.post(start, start.prepare ? [start.prepare.bytes.buffer as ArrayBuffer] : []);
+    const bytes = start.prepare?.bytes;
+    worker.post(start, bytes instanceof Uint8Array ? [bytes.buffer as ArrayBuffer] : []);
   } catch (error) {
     finish(
       'trapped',

@@ -41,7 +41,8 @@ export interface RunGrant {
 
 /** Bytes for the worker to check and compile itself (hashing and compiling 50 MiB takes seconds). */
 export interface PrepareRequest {
-  bytes: Uint8Array;
+  /** A Blob straight from storage (the worker reads it), or bytes. */
+  bytes: Uint8Array | Blob;
   /** The approved SHA-256: the worker refuses bytes that hash to anything else. */
   sha256: string;
   memoryMiB: number;

@@ -15,7 +15,9 @@ export async function handleStart(start: StartMessage, post: Post): Promise<void
       post({ type: 'refused', code: 'run.protocol', message: 'Nothing to run was given.' });
       return;
     }
-    const { bytes, sha256, memoryMiB } = start.prepare;
+    const { sha256, memoryMiB } = start.prepare;
+    const given = start.prepare.bytes;
+    const bytes = given instanceof Uint8Array ? given : new Uint8Array(await given.arrayBuffer());
     const prepared = await prepareModule(bytes, sha256, memoryMiB);
     if (!prepared.ok) {
       post({ type: 'refused', code: prepared.code, message: prepared.message });

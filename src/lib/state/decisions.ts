@@ -17,7 +17,7 @@ import { inspectWasm } from '$lib/core/wasm/inspect';
 import { lowerGrant, narrowGrant, type Grant, type GrantRequest } from '$lib/core/review';
 import { listKeys } from '$lib/storage/keys-store';
 import { currentPolicy, savePolicyVersion } from '$lib/storage/policy-store';
-import { getModule, listRequests } from '$lib/storage/requests-store';
+import { getModule, listRequests, moduleBytes } from '$lib/storage/requests-store';
 import type { DecisionAction, RequestDecision, RequestRow } from '$lib/storage/records';
 import { getRequest, recordDecision } from '$lib/storage/requests-store';
 import { runMode } from './run-mode.svelte';
@@ -161,7 +161,7 @@ async function judgeNow(request: RequestRow): Promise<PolicyDecision> {
     listRequests(db),
     request.moduleSha256 ? getModule(db, request.moduleSha256) : Promise.resolve(null)
   ]);
-  const inspection = module ? inspectWasm(module.bytes) : null;
+  const inspection = module ? inspectWasm(await moduleBytes(module)) : null;
   const approved = requests.filter((r) =>
     ['approved', 'auto-approved', 'running', 'done'].includes(r.state)
   );

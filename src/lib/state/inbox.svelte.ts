@@ -195,7 +195,8 @@ export class InboxState {
             ? {
                 sha256: verdict.module.sha256,
                 size: verdict.module.size,
-                bytes: verdict.moduleBytes,
+                // A Blob, so later reads do not copy the module on the page's thread.
+                bytes: new Blob([verdict.moduleBytes as Uint8Array<ArrayBuffer>]),
                 addedAt: Date.now()
               }
             : null;

@@ -19,7 +19,7 @@ import { dryRun, type DryRunRow } from '$lib/core/policy/dry-run';
 import { inspectWasm, type WasmInspection } from '$lib/core/wasm/inspect';
 import { listKeys } from '$lib/storage/keys-store';
 import { currentPolicy, listPolicyVersions, savePolicyVersion } from '$lib/storage/policy-store';
-import { getModule, listRequests } from '$lib/storage/requests-store';
+import { getModule, listRequests, moduleBytes } from '$lib/storage/requests-store';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 import { downloadText } from './download';
@@ -181,7 +181,7 @@ export class PolicyState {
       const inspections = new Map<string, WasmInspection | null>();
       for (const sha of new Set(requests.map((r) => r.moduleSha256).filter(Boolean))) {
         const row = await getModule(db, sha);
-        inspections.set(sha, row ? inspectWasm(row.bytes) : null);
+        inspections.set(sha, row ? inspectWasm(await moduleBytes(row)) : null);
       }
       this.errors = [];
       this.dryRows = dryRun({

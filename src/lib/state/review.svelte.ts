@@ -12,7 +12,7 @@ import type { PolicyLimitName } from '$lib/core/policy/document';
 import { listKeys } from '$lib/storage/keys-store';
 import { currentPolicy } from '$lib/storage/policy-store';
 import type { RequestDecision, RequestRow } from '$lib/storage/records';
-import { getModule, getRequest, listRequests } from '$lib/storage/requests-store';
+import { getModule, getRequest, listRequests, moduleBytes } from '$lib/storage/requests-store';
 import { database } from './database';
 import { decide, type DecisionAction } from './decisions';
 
@@ -126,9 +126,10 @@ export class ReviewState {
     let inspection = null;
     if (row.moduleSha256) {
       const stored = await getModule(await database(), row.moduleSha256);
-      const ok = stored !== null && (await sha256Hex(stored.bytes)) === row.moduleSha256;
+      const bytes = stored ? await moduleBytes(stored) : null;
+      const ok = bytes !== null && (await sha256Hex(bytes)) === row.moduleSha256;
       if (current) this.integrity = stored === null ? 'missing' : ok ? 'ok' : 'mismatch';
-      if (ok && stored) inspection = inspectWasm(stored.bytes);
+      if (ok && bytes) inspection = inspectWasm(bytes);
     } else if (current) this.integrity = 'none';
     return {
       name: row.name,

@@ -51,6 +51,13 @@ export async function getRequest(db: NightCoreDatabase, id: string): Promise<Req
   return (await db.get('requests', id)) ?? null;
 }
 
+/** The bytes of a stored module, whichever way they were stored. */
+export async function moduleBytes(row: ModuleRow): Promise<Uint8Array> {
+  return row.bytes instanceof Uint8Array
+    ? row.bytes
+    : new Uint8Array(await row.bytes.arrayBuffer());
+}
+
 /** A module's stored bytes by SHA-256, or null. Callers that run or trust them re-hash first. */
 export async function getModule(db: NightCoreDatabase, sha256: string): Promise<ModuleRow | null> {
   return (await db.get('modules', sha256)) ?? null;
