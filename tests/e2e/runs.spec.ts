@@ -175,6 +175,14 @@ test('each hostile fixture ends with its outcome and the page stays responsive',
     long.filter((d) => d > 50),
     `long tasks: ${long.join(', ')}`
   ).toEqual([]);
+
+  // History filters: by outcome, and by name.
+  await expect(page.getByTestId('run')).toHaveCount(5);
+  await page.getByTestId('runs-filter').selectOption('trapped');
+  await expect(page.getByTestId('run')).toHaveCount(2);
+  await page.getByTestId('runs-search').fill('recur');
+  await expect(page.getByTestId('run')).toHaveCount(1);
+  await expect(page.getByTestId('run')).toHaveAttribute('data-status', 'trapped');
 });
 
 test('Stop and Stop all kill running modules within 100 ms', async ({ page }) => {

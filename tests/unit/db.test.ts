@@ -82,3 +82,13 @@ describe('storage/db', () => {
     await expect(openNightCoreDB({ name })).rejects.toThrow(/version/i);
   });
 });
+
+describe('moduleBytes', () => {
+  it('reads a module stored as a Blob (the app) or as a Uint8Array (older rows)', async () => {
+    const { moduleBytes } = await import('../../src/lib/storage/requests-store');
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+    const row = { sha256: 'ab'.repeat(32), size: 8, addedAt: 1 };
+    expect(await moduleBytes({ ...row, bytes })).toEqual(bytes);
+    expect(await moduleBytes({ ...row, bytes: new Blob([bytes]) })).toEqual(bytes);
+  });
+});
