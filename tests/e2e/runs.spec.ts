@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +125,7 @@ test('args and env reach the module only when granted; a capability lowered at r
   await expect(env.getByTestId('run-stdout')).toHaveText('MODE=fast\n');
 });
 
-test('stdin typed at run time reaches a module granted stdin', async ({ page }) => {
+test('stdin typed or from a file at run time reaches a module granted stdin', async ({ page }) => {
   const w = workspace();
   await setup(page, w);
   await approve(page, w.bundle('cat-stdin'));
@@ -135,6 +136,23 @@ test('stdin typed at run time reaches a module granted stdin', async ({ page }) 
   const cat = page.getByTestId('run').filter({ hasText: 'cat-stdin' }).first();
   await expect(cat).toHaveAttribute('data-status', 'exited');
   await expect(cat.getByTestId('run-stdout')).toHaveText('typed ✓\n');
+
+  // Or from a file, byte for byte.
+  await approve(page, w.bundle('sha256-stdin'));
+  await gotoReady(page, '/runs');
+  const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff));
+  const hashReady = page.getByTestId('run-ready').filter({ hasText: 'sha256-stdin' });
+  await hashReady.getByTestId('run-stdin-file').setInputFiles({
+    name: 'data.bin',
+    mimeType: 'application/octet-stream',
+    buffer: data
+  });
+  await hashReady.getByTestId('run-start').click();
+  const hash = page.getByTestId('run').filter({ hasText: 'sha256-stdin' }).first();
+  await expect(hash).toHaveAttribute('data-status', 'exited');
+  await expect(hash.getByTestId('run-stdout')).toHaveText(
+    `${createHash('sha256').update(data).digest('hex')}\n`
+  );
 });
 
 test('each hostile fixture ends with its outcome and the page stays responsive', async ({
