@@ -42,12 +42,26 @@ beforeAll(async () => {
     moduleSize: 99,
     runSha256: null,
     manifestSha256: sha256Hex(utf8('manifest')),
-    decision: {
-      action: 'approve',
-      decidedAt: 1_800_000_000_000,
-      deviceKeyId: keyId,
-      signature: toBase64(sign(utf8('decision'), SEED))
-    },
+    decision: (() => {
+      const statement = JSON.stringify({
+        type: 'nightcore.decision/v1',
+        deviceKeyId: keyId,
+        action: 'approve',
+        decidedAt: 1_800_000_000_000,
+        requestId: 'req-7',
+        moduleSha256: sha256Hex(utf8('module')),
+        manifestSha256: sha256Hex(utf8('manifest')),
+        limits: {},
+        capabilities: []
+      });
+      return {
+        action: 'approve',
+        decidedAt: 1_800_000_000_000,
+        deviceKeyId: keyId,
+        signature: toBase64(sign(utf8(statement), SEED)),
+        statement
+      };
+    })(),
     limits: { timeoutMs: 5000, memoryMiB: 64, outputBytes: 1048576, fsBytes: 16777216 },
     capabilities: [],
     status: 'exited',

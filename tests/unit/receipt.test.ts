@@ -34,6 +34,28 @@ const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const STDOUT = utf8('hello from wasm\n');
 const STDERR = utf8('warning: nothing\n');
 
+/** A decision statement as decisions.ts writes it, signed by the device key. */
+function decision(moduleSha256: string, manifestSha256: string, requestId: string, seed = SEED) {
+  const statement = JSON.stringify({
+    type: 'nightcore.decision/v1',
+    deviceKeyId: keyId,
+    action: 'approve',
+    decidedAt: 1_800_000_000_000,
+    requestId,
+    moduleSha256,
+    manifestSha256,
+    limits: {},
+    capabilities: []
+  });
+  return {
+    action: 'approve',
+    decidedAt: 1_800_000_000_000,
+    deviceKeyId: keyId,
+    signature: toBase64(sign(utf8(statement), seed)),
+    statement
+  };
+}
+
 function input(patch: Partial<ReceiptInput> = {}): ReceiptInput {
   return {
     runId: '0f4c2b1a-1111-4222-8333-444455556666',
@@ -44,12 +66,7 @@ function input(patch: Partial<ReceiptInput> = {}): ReceiptInput {
     moduleSize: 1234,
     runSha256: hex('rewritten'),
     manifestSha256: hex('manifest'),
-    decision: {
-      action: 'approve',
-      decidedAt: 1_800_000_000_000,
-      deviceKeyId: keyId,
-      signature: toBase64(sign(utf8('a decision'), SEED))
-    },
+    decision: decision(hex('module'), hex('manifest'), 'req-1'),
     limits: { timeoutMs: 5000, memoryMiB: 64, outputBytes: 1048576, fsBytes: 16777216 },
     capabilities: ['args', 'clock'],
     status: 'exited',
@@ -410,5 +427,29 @@ describe('output digests', () => {
       'receipt.stderr-digest'
     ]);
     expect(verifyReceipt(text, publicKey, { stdout: new Uint8Array(0) }).ok).toBe(false);
+  });
+});
+
+describe('the approval inside a receipt', () => {
+  it('verifies when the decision statement is signed by the device key and names this run', async () => {
+    const result = verifyReceipt(await signed(), publicKey);
+    expect(result.reasons).toEqual([]);
+  });
+
+  it('a statement for another module, request or manifest is rejected', async () => {
+    for (const d of [
+      decision(hex('other module'), hex('manifest'), 'req-1'),
+      decision(hex('module'), hex('other manifest'), 'req-1'),
+      decision(hex('module'), hex('manifest'), 'req-2')
+    ]) {
+      const result = verifyReceipt(await signed({ decision: d }), publicKey);
+      expect(result.reasons.map((r) => r.code)).toContain('receipt.approval-mismatch');
+    }
+  });
+
+  it('a statement signed by another key is rejected', async () => {
+    const d = decision(hex('module'), hex('manifest'), 'req-1', OTHER_SEED);
+    const result = verifyReceipt(await signed({ decision: d }), publicKey);
+    expect(result.reasons.map((r) => r.code)).toEqual(['receipt.approval-signature']);
   });
 });

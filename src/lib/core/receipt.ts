@@ -62,6 +62,11 @@ export type ReceiptApproval =
       deviceKeyId: string;
       /** The decision's Ed25519 signature (base64), as stored with the request. */
       signature: string;
+      /**
+       * The signed decision statement (canonical JSON, `nightcore.decision/v1`), so the approval
+       * itself can be checked: same device key, same module and manifest digests as the receipt.
+       */
+      statement: string;
     }
   | { by: 'policy'; policyVersion?: number };
 
@@ -121,6 +126,7 @@ export interface ReceiptInput {
     decidedAt: number;
     deviceKeyId: string;
     signature: string;
+    statement: string;
   } | null;
   limits: Record<string, number>;
   capabilities: readonly string[];
@@ -186,7 +192,8 @@ export function buildReceipt(input: ReceiptInput): Receipt {
           action: decision.action as 'approve',
           decidedAt: decision.decidedAt,
           deviceKeyId: decision.deviceKeyId,
-          signature: decision.signature
+          signature: decision.signature,
+          statement: decision.statement
         };
   const receipt: Receipt = {
     type: RECEIPT_TYPE,
@@ -381,6 +388,7 @@ export function verifyReceipt(
       )
     );
   }
+  reasons.push(...approvalProblems(receipt, publicKey, keyId));
   const streams = [
     ['stdout', outputs.stdout, receipt.outcome.stdoutBytes, receipt.output.stdoutSha256],
     ['stderr', outputs.stderr, receipt.outcome.stderrBytes, receipt.output.stderrSha256]
@@ -399,6 +407,49 @@ export function verifyReceipt(
     }
   }
   return { ok: reasons.length === 0, reasons, receipt };
+}
+
+/**
+ * A human approval names the decision it rests on: the statement must be signed by the device key
+ * (when it is the key given) and bind the receipt's module and manifest digests and action.
+ */
+function approvalProblems(receipt: Receipt, publicKey: Uint8Array, keyId: string): Reason[] {
+  const approval = receipt.approval;
+  if (approval.by !== 'human') return [];
+  const problems: Reason[] = [];
+  let statement: Record<string, unknown> | null = null;
+  try {
+    const value: unknown = JSON.parse(approval.statement);
+    statement = isObject(value) ? value : null;
+  } catch {
+    statement = null;
+  }
+  if (
+    statement === null ||
+    statement.moduleSha256 !== receipt.module.sha256 ||
+    statement.manifestSha256 !== receipt.manifestSha256 ||
+    statement.action !== approval.action ||
+    statement.requestId !== receipt.requestId
+  ) {
+    problems.push(
+      reason(
+        'receipt.approval-mismatch',
+        'the approval statement does not name this module, manifest, request and action'
+      )
+    );
+  }
+  if (approval.deviceKeyId === keyId) {
+    const bytes = new TextEncoder().encode(approval.statement);
+    if (!verifyStrict(fromBase64(approval.signature, 'approval signature'), bytes, publicKey)) {
+      problems.push(
+        reason(
+          'receipt.approval-signature',
+          'the approval signature does not verify under the device key'
+        )
+      );
+    }
+  }
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,7 +540,8 @@ function readApproval(value: unknown): ReceiptApproval {
     'action',
     'decidedAt',
     'deviceKeyId',
-    'signature'
+    'signature',
+    'statement'
   ]);
   if (human.action !== 'approve' && human.action !== 'pin') {
     fail('receipt.approval.action', 'not "approve" or "pin"');
@@ -499,7 +551,8 @@ function readApproval(value: unknown): ReceiptApproval {
     action: human.action,
     decidedAt: count(human.decidedAt, 'receipt.approval.decidedAt'),
     deviceKeyId: hash(human.deviceKeyId, 'receipt.approval.deviceKeyId'),
-    signature: base64Signature(human.signature, 'receipt.approval.signature')
+    signature: base64Signature(human.signature, 'receipt.approval.signature'),
+    statement: text(human.statement, 'receipt.approval.statement')
   };
 }
 

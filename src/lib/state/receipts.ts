@@ -36,7 +36,8 @@ export async function signRunReceipt(
             action: decision.action,
             decidedAt: decision.decidedAt,
             deviceKeyId: decision.deviceKeyId,
-            signature: decision.signature
+            signature: decision.signature,
+            statement: decision.statement
           }
         : null,
       limits: { ...grant.limits },
