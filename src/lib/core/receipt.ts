@@ -19,137 +19,36 @@
  * `receipt.noncanonical`), so one receipt has one file and every byte of it matters.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { DecodeError, fromBase64, toBase64, toHex, utf8 } from './bytes';
+import { fromBase64, toBase64, toHex, utf8 } from './bytes';
 import { isUsablePublicKey, verifyStrict } from './ed25519';
 import { parseJson, type JsonValue } from './json';
-import { isCapabilityGroup } from './wasm/capabilities';
 import { encodeCanonicalJson } from './audit/record';
-import { isCount, isHashHex } from './audit/digest';
 import { reason, type Reason } from './verdict';
+import {
+  MAX_RECEIPT_LENGTH,
+  MAX_RECEIPT_MESSAGE,
+  RECEIPT_DOMAIN,
+  RECEIPT_TYPE,
+  type Receipt,
+  type ReceiptApproval,
+  type ReceiptStatus,
+  type ReceiptInput,
+  type SignedReceipt,
+  type OutputDigest
+} from './receipt-format';
+import {
+  Bad,
+  bad,
+  base64Signature,
+  cut,
+  hash,
+  isObject,
+  object,
+  readReceipt,
+  wellFormed
+} from './receipt-read';
 
-export const RECEIPT_TYPE = 'nightcore.receipt/v1';
-/** What the signature covers comes after this tag (the domain separator). */
-export const RECEIPT_DOMAIN = `${RECEIPT_TYPE}\n`;
-/** The longest receipt file read (UTF-16 code units). */
-export const MAX_RECEIPT_LENGTH = 256 * 1024;
-/** The longest outcome message kept in a receipt (longer ones are cut by buildReceipt). */
-export const MAX_RECEIPT_MESSAGE = 8 * 1024;
-const MAX_TEXT = 4 * 1024;
-const MAX_ID = 256;
-const MAX_LIMITS = 32;
-const MAX_CAPABILITIES = 32;
-
-/** How a run ended (the statuses a receipt can carry: never queued or running). */
-export const RECEIPT_STATUSES = [
-  'exited',
-  'trapped',
-  'timeout',
-  'memory-cap',
-  'output-cap',
-  'killed',
-  'interrupted',
-  'refused'
-] as const;
-export type ReceiptStatus = (typeof RECEIPT_STATUSES)[number];
-
-/** A human approved (signed decision) or the policy auto-approved. */
-export type ReceiptApproval =
-  | {
-      by: 'human';
-      action: 'approve' | 'pin';
-      decidedAt: number;
-      /** The key that signed the decision (lowercase hex SHA-256 of its public key). */
-      deviceKeyId: string;
-      /** The decision's Ed25519 signature (base64), as stored with the request. */
-      signature: string;
-      /**
-       * The signed decision statement (canonical JSON, `nightcore.decision/v1`), so the approval
-       * itself can be checked: same device key, same module and manifest digests as the receipt.
-       */
-      statement: string;
-    }
-  | { by: 'policy'; policyVersion?: number };
-
-export interface Receipt {
-  type: typeof RECEIPT_TYPE;
-  runId: string;
-  requestId: string;
-  name: string | null;
-  version: string | null;
-  module: {
-    sha256: string;
-    size: number | null;
-    /** SHA-256 of the bytes compiled after the memory rewrite, or null when they are the same. */
-    runSha256: string | null;
-  };
-  manifestSha256: string | null;
-  approval: ReceiptApproval;
-  limits: Record<string, number>;
-  capabilities: string[];
-  outcome: {
-    status: ReceiptStatus;
-    exitCode: number | null;
-    message: string | null;
-    durationMs: number | null;
-    peakMemoryBytes: number | null;
-    stdoutBytes: number;
-    stderrBytes: number;
-    truncated: boolean;
-  };
-  /** SHA-256 of the stdout and stderr bytes kept with the run (up to the output cap). */
-  output: { stdoutSha256: string; stderrSha256: string };
-  startedAt: number;
-  endedAt: number;
-  device: { keyId: string };
-}
-
-/** The file: a receipt, the device key id and its signature (base64). */
-export interface SignedReceipt {
-  keyId: string;
-  receipt: Receipt;
-  signature: string;
-}
-
-/** What buildReceipt needs: plain values the app has when a run ends. */
-export interface ReceiptInput {
-  runId: string;
-  requestId: string;
-  name: string | null;
-  version: string | null;
-  moduleSha256: string;
-  moduleSize: number | null;
-  runSha256: string | null;
-  manifestSha256: string | null;
-  /** The human decision (signed), or null when the policy auto-approved. */
-  decision: {
-    action: string;
-    decidedAt: number;
-    deviceKeyId: string;
-    signature: string;
-    statement: string;
-  } | null;
-  limits: Record<string, number>;
-  capabilities: readonly string[];
-  status: string;
-  exitCode: number | null;
-  message: string | null;
-  /** Milliseconds, rounded to a whole number in the receipt. */
-  durationMs: number | null;
-  peakMemoryBytes: number | null;
-  truncated: boolean;
-  /** The output kept with the run: its size and SHA-256 (hashed by the caller, e.g. WebCrypto). */
-  stdout: OutputDigest;
-  stderr: OutputDigest;
-  startedAt: number;
-  endedAt: number;
-  deviceKeyId: string;
-}
-
-/** The size and lowercase hex SHA-256 of one output stream. */
-export interface OutputDigest {
-  size: number;
-  sha256: string;
-}
+export * from './receipt-format';
 
 export type ParsedReceipt = { ok: true; signed: SignedReceipt } | { ok: false; reason: Reason };
 
@@ -450,232 +349,4 @@ function approvalProblems(receipt: Receipt, publicKey: Uint8Array, keyId: string
     }
   }
   return problems;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Strict reading of the receipt object (also validates what buildReceipt makes).
-
-class Bad extends Error {}
-
-function bad(code: `receipt.${string}`, message: string): { ok: false; reason: Reason } {
-  return { ok: false, reason: reason(code, message) };
-}
-
-function fail(path: string, what: string): never {
-  throw new Bad(`${path}: ${what}`);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function object(
-  value: unknown,
-  path: string,
-  required: readonly string[],
-  optional: readonly string[] = []
-): Record<string, unknown> {
-  if (!isObject(value)) fail(path || 'the receipt file', 'not an object');
-  for (const key of Object.keys(value)) {
-    if (!required.includes(key) && !optional.includes(key)) {
-      fail(join(path, key.slice(0, 60)), 'unknown field (format v1 has no such field)');
-    }
-  }
-  for (const key of required) {
-    if (!Object.hasOwn(value, key)) fail(join(path, key), 'missing');
-  }
-  return value;
-}
-
-const join = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
-
-function text(value: unknown, path: string, max = MAX_TEXT, empty = false): string {
-  if (typeof value !== 'string') fail(path, 'not a string');
-  if (!empty && value === '') fail(path, 'empty');
-  if (value.length > max) fail(path, `longer than ${max} characters`);
-  if (/[\uD800-\uDFFF]/u.test(value)) fail(path, 'a lone surrogate');
-  return value;
-}
-
-function nullable<T>(value: unknown, read: (v: unknown) => T): T | null {
-  return value === null ? null : read(value);
-}
-
-function hash(value: unknown, path: string): string {
-  if (!isHashHex(value)) fail(path, 'not 64 lowercase hex digits');
-  return value;
-}
-
-function count(value: unknown, path: string): number {
-  if (!isCount(value)) fail(path, 'not a non-negative whole number');
-  return value;
-}
-
-function base64Signature(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.length !== 88)
-    fail(path, 'not a 64-byte base64 signature');
-  try {
-    fromBase64(value, path);
-  } catch (error) {
-    fail(path, error instanceof DecodeError ? error.message : 'not base64');
-  }
-  return value;
-}
-
-function readApproval(value: unknown): ReceiptApproval {
-  if (isObject(value) && value.by === 'policy') {
-    const policy = object(value, 'receipt.approval', ['by'], ['policyVersion']);
-    return Object.hasOwn(policy, 'policyVersion')
-      ? {
-          by: 'policy',
-          policyVersion: count(policy.policyVersion, 'receipt.approval.policyVersion')
-        }
-      : { by: 'policy' };
-  }
-  if (!isObject(value) || value.by !== 'human') {
-    fail('receipt.approval.by', 'not "human" or "policy"');
-  }
-  const human = object(value, 'receipt.approval', [
-    'by',
-    'action',
-    'decidedAt',
-    'deviceKeyId',
-    'signature',
-    'statement'
-  ]);
-  if (human.action !== 'approve' && human.action !== 'pin') {
-    fail('receipt.approval.action', 'not "approve" or "pin"');
-  }
-  return {
-    by: 'human',
-    action: human.action,
-    decidedAt: count(human.decidedAt, 'receipt.approval.decidedAt'),
-    deviceKeyId: hash(human.deviceKeyId, 'receipt.approval.deviceKeyId'),
-    signature: base64Signature(human.signature, 'receipt.approval.signature'),
-    statement: text(human.statement, 'receipt.approval.statement')
-  };
-}
-
-function readLimits(value: unknown): Record<string, number> {
-  if (!isObject(value)) fail('receipt.limits', 'not an object');
-  const keys = Object.keys(value);
-  if (keys.length > MAX_LIMITS) fail('receipt.limits', `more than ${MAX_LIMITS} limits`);
-  const limits: Record<string, number> = {};
-  for (const key of keys) {
-    if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(key)) {
-      fail(`receipt.limits.${key.slice(0, 60)}`, 'not a limit name');
-    }
-    limits[key] = count(value[key], `receipt.limits.${key}`);
-  }
-  return limits;
-}
-
-function readCapabilities(value: unknown): string[] {
-  if (!Array.isArray(value)) fail('receipt.capabilities', 'not an array');
-  if (value.length > MAX_CAPABILITIES) {
-    fail('receipt.capabilities', `more than ${MAX_CAPABILITIES} entries`);
-  }
-  const seen = new Set<string>();
-  value.forEach((entry: unknown, i) => {
-    if (!isCapabilityGroup(entry)) fail(`receipt.capabilities[${i}]`, 'not a capability');
-    if (seen.has(entry)) fail(`receipt.capabilities[${i}]`, 'repeated');
-    seen.add(entry);
-  });
-  return [...seen];
-}
-
-function readOutcome(value: unknown): Receipt['outcome'] {
-  const path = 'receipt.outcome';
-  const o = object(value, path, [
-    'status',
-    'exitCode',
-    'message',
-    'durationMs',
-    'peakMemoryBytes',
-    'stdoutBytes',
-    'stderrBytes',
-    'truncated'
-  ]);
-  if (!(RECEIPT_STATUSES as readonly unknown[]).includes(o.status)) {
-    fail(`${path}.status`, `not one of ${RECEIPT_STATUSES.join(', ')}`);
-  }
-  if (o.exitCode !== null && !Number.isSafeInteger(o.exitCode)) {
-    fail(`${path}.exitCode`, 'not a whole number or null');
-  }
-  if (Object.is(o.exitCode, -0)) fail(`${path}.exitCode`, '-0');
-  if (typeof o.truncated !== 'boolean') fail(`${path}.truncated`, 'not true or false');
-  return {
-    status: o.status as ReceiptStatus,
-    exitCode: o.exitCode as number | null,
-    message: nullable(o.message, (v) => text(v, `${path}.message`, MAX_RECEIPT_MESSAGE, true)),
-    durationMs: nullable(o.durationMs, (v) => count(v, `${path}.durationMs`)),
-    peakMemoryBytes: nullable(o.peakMemoryBytes, (v) => count(v, `${path}.peakMemoryBytes`)),
-    stdoutBytes: count(o.stdoutBytes, `${path}.stdoutBytes`),
-    stderrBytes: count(o.stderrBytes, `${path}.stderrBytes`),
-    truncated: o.truncated
-  };
-}
-
-/** Validates a receipt object and returns a fresh copy (throws Bad). */
-function readReceipt(value: JsonValue): Receipt {
-  const r = object(value, 'receipt', [
-    'type',
-    'runId',
-    'requestId',
-    'name',
-    'version',
-    'module',
-    'manifestSha256',
-    'approval',
-    'limits',
-    'capabilities',
-    'outcome',
-    'output',
-    'startedAt',
-    'endedAt',
-    'device'
-  ]);
-  if (r.type !== RECEIPT_TYPE) fail('receipt.type', `not ${RECEIPT_TYPE}`);
-  const module = object(r.module, 'receipt.module', ['sha256', 'size', 'runSha256']);
-  const output = object(r.output, 'receipt.output', ['stdoutSha256', 'stderrSha256']);
-  const device = object(r.device, 'receipt.device', ['keyId']);
-  return {
-    type: RECEIPT_TYPE,
-    runId: text(r.runId, 'receipt.runId', MAX_ID),
-    requestId: text(r.requestId, 'receipt.requestId', MAX_ID),
-    name: nullable(r.name, (v) => text(v, 'receipt.name')),
-    version: nullable(r.version, (v) => text(v, 'receipt.version')),
-    module: {
-      sha256: hash(module.sha256, 'receipt.module.sha256'),
-      size: nullable(module.size, (v) => count(v, 'receipt.module.size')),
-      runSha256: nullable(module.runSha256, (v) => hash(v, 'receipt.module.runSha256'))
-    },
-    manifestSha256: nullable(r.manifestSha256, (v) => hash(v, 'receipt.manifestSha256')),
-    approval: readApproval(r.approval),
-    limits: readLimits(r.limits),
-    capabilities: readCapabilities(r.capabilities),
-    outcome: readOutcome(r.outcome),
-    output: {
-      stdoutSha256: hash(output.stdoutSha256, 'receipt.output.stdoutSha256'),
-      stderrSha256: hash(output.stderrSha256, 'receipt.output.stderrSha256')
-    },
-    startedAt: count(r.startedAt, 'receipt.startedAt'),
-    endedAt: count(r.endedAt, 'receipt.endedAt'),
-    device: { keyId: hash(device.keyId, 'receipt.device.keyId') }
-  };
-}
-
-/** Lone surrogates (no UTF-8 encoding) replaced by U+FFFD. */
-function wellFormed(value: string): string {
-  return value.replace(
-    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
-    '\uFFFD'
-  );
-}
-
-/** The first `max` UTF-16 units of a string, without splitting a surrogate pair. */
-function cut(value: string, max: number): string {
-  if (value.length <= max) return value;
-  const code = value.charCodeAt(max - 1);
-  return value.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
