@@ -1,34 +1,14 @@
-import { expect, test, type Page } from '@playwright/test';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { expect, test } from '@playwright/test';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditReady, auditRecords, gotoReady } from './helpers';
+import { cliWorkspace, pinKey } from './workspace';
 
-const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
-const HELLO = new URL('../fixtures/wasm/hello.wasm', import.meta.url).pathname;
-
+/** A workspace with hello.wasm copied in. */
 function workspace() {
-  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-intake-'));
-  const nightcore = (...args: string[]) => {
-    const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`nightcore ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  };
-  copyFileSync(HELLO, join(dir, 'hello.wasm'));
-  nightcore('keygen', '--out', 'alice');
-  const path = (name: string) => join(dir, name);
-  const text = (name: string) => readFileSync(path(name), 'utf8');
-  return { dir, nightcore, path, text };
-}
-
-async function pinKey(page: Page, text: string) {
-  await gotoReady(page, '/keys');
-  await auditReady(page);
-  await page.getByTestId('key-import').fill(text);
-  await page.getByTestId('key-label').fill('alice');
-  await page.getByTestId('key-import-submit').click();
-  await expect(page.getByTestId('key-import-result')).toContainText('Pinned 1 key.');
+  const w = cliWorkspace('intake');
+  w.fixture('hello');
+  return w;
 }
 
 /** A valid module of about `mib` MiB: the header and one custom section of zeros. */

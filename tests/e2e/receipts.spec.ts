@@ -1,67 +1,15 @@
 import { expect, test, type Page } from '@playwright/test';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditReady, gotoReady } from './helpers';
-
-const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
-const FIXTURES = new URL('../fixtures/wasm/', import.meta.url).pathname;
-
-// The small helpers below are copied from runs.spec.ts.
-function workspace() {
-  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-receipts-'));
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-  const nightcore = (...args: string[]) => {
-    const result = cli(...args);
-    if (result.status !== 0) throw new Error(`nightcore ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  };
-  nightcore('keygen', '--out', 'alice');
-  /** Signs a fixture as NAME-VERSION.ncb and returns the bundle text. */
-  const bundle = (fixture: string) => {
-    copyFileSync(join(FIXTURES, `${fixture}.wasm`), join(dir, `${fixture}.wasm`));
-    nightcore(
-      'sign',
-      `${fixture}.wasm`,
-      '--key',
-      'alice.key',
-      '--version',
-      '1.0.0',
-      '--out',
-      `${fixture}.ncb`
-    );
-    return readFileSync(join(dir, `${fixture}.ncb`), 'utf8');
-  };
-  return { dir, cli, bundle, text: (name: string) => readFileSync(join(dir, name), 'utf8') };
-}
-
-async function setup(page: Page, w: ReturnType<typeof workspace>) {
-  await gotoReady(page, '/keys');
-  await auditReady(page);
-  await page.getByTestId('key-import').fill(w.text('alice.pub'));
-  await page.getByTestId('key-label').fill('alice');
-  await page.getByTestId('key-import-submit').click();
-  await expect(page.getByTestId('key-import-result')).toContainText('Pinned 1 key.');
-}
-
-async function approve(page: Page, bundleText: string) {
-  await gotoReady(page, '/inbox');
-  await page.getByTestId('intake-paste').fill(bundleText);
-  await page.getByTestId('intake-submit').click();
-  const request = page.getByTestId('request').first();
-  await expect(request).toHaveAttribute('data-state', 'pending');
-  await request.getByTestId('approve').click();
-  await expect(request).toHaveAttribute('data-state', 'approved');
-}
+import { approveBundle, cliWorkspace, pinKey } from './workspace';
 
 test('a run receipt downloads and verifies with the device key; one byte changed is rejected', async ({
   page
 }) => {
-  const w = workspace();
-  await setup(page, w);
-  await approve(page, w.bundle('hello'));
+  const w = cliWorkspace('receipts');
+  await pinKey(page, w.text('alice.pub'));
+  await approveBundle(page, w.bundle('hello'));
   await gotoReady(page, '/runs');
   await page.getByTestId('run-ready').filter({ hasText: 'hello' }).getByTestId('run-start').click();
   const hello = page.getByTestId('run').filter({ hasText: 'hello' }).first();

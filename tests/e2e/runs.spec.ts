@@ -1,68 +1,21 @@
 import { expect, test, type Page } from '@playwright/test';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alterStoredModules, auditReady, auditRecords, gotoReady } from './helpers';
+import { alterStoredModules, auditRecords, gotoReady } from './helpers';
+import {
+  FIXTURES,
+  approveBundle,
+  cliWorkspace,
+  pinKey,
+  runReady,
+  type Workspace
+} from './workspace';
 
-const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
-const FIXTURES = new URL('../fixtures/wasm/', import.meta.url).pathname;
-
-function workspace() {
-  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-runs-'));
-  const nightcore = (...args: string[]) => {
-    const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`nightcore ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  };
-  nightcore('keygen', '--out', 'alice');
-  /** Signs a fixture as NAME-VERSION.ncb and returns the bundle text. */
-  const bundle = (fixture: string, ...flags: string[]) => {
-    copyFileSync(join(FIXTURES, `${fixture}.wasm`), join(dir, `${fixture}.wasm`));
-    nightcore(
-      'sign',
-      `${fixture}.wasm`,
-      '--key',
-      'alice.key',
-      '--version',
-      '1.0.0',
-      ...flags,
-      '--out',
-      `${fixture}.ncb`
-    );
-    return readFileSync(join(dir, `${fixture}.ncb`), 'utf8');
-  };
-  return { dir, nightcore, bundle, text: (name: string) => readFileSync(join(dir, name), 'utf8') };
-}
-
-async function setup(page: Page, w: ReturnType<typeof workspace>) {
-  await gotoReady(page, '/keys');
-  await auditReady(page);
-  await page.getByTestId('key-import').fill(w.text('alice.pub'));
-  await page.getByTestId('key-label').fill('alice');
-  await page.getByTestId('key-import-submit').click();
-  await expect(page.getByTestId('key-import-result')).toContainText('Pinned 1 key.');
-}
-
-/** Takes a bundle in and approves it once, from the Inbox. */
-async function approve(page: Page, bundleText: string) {
-  await gotoReady(page, '/inbox');
-  await page.getByTestId('intake-paste').fill(bundleText);
-  await page.getByTestId('intake-submit').click();
-  const request = page.getByTestId('request').first();
-  await expect(request).toHaveAttribute('data-state', 'pending');
-  await request.getByTestId('approve').click();
-  await expect(request).toHaveAttribute('data-state', 'approved');
-}
-
-/** Starts the ready request named `name` on the Runs page; returns its run element. */
-async function run(page: Page, name: string) {
-  await gotoReady(page, '/runs');
-  const ready = page.getByTestId('run-ready').filter({ hasText: name });
-  await ready.getByTestId('run-start').click();
-  return page.getByTestId('run').filter({ hasText: name }).first();
-}
+const workspace = () => cliWorkspace('runs');
+const setup = (page: Page, w: Workspace) => pinKey(page, w.text('alice.pub'));
+const approve = approveBundle;
+const run = runReady;
 
 test('hello runs in a worker and prints; the request is done and the run is audited', async ({
   page
