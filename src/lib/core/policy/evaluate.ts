@@ -18,7 +18,7 @@ import {
   type PolicyLimits,
   type PolicyRules
 } from './document';
-import { nameInScope, type SignerScope } from './scope';
+import { scopeProblems, type SignerScope } from './scope';
 
 export type RunMode = 'lockdown' | 'review' | 'auto';
 export type SignerTrust = 'auto' | 'review' | 'revoked';
@@ -250,28 +250,8 @@ function evaluate(input: PolicyInput): PolicyDecision {
   for (const id of signers.filter((s) => trustOf(s) !== 'revoked')) {
     const scope = Object.hasOwn(input.signerScope ?? {}, id) ? input.signerScope?.[id] : undefined;
     if (scope === undefined) continue;
-    // A detached signature signs no name (the file name is not signed), so a key scoped to
-    // some names cannot vouch for it at all.
-    if (scope.names.length > 0 && (name === null || !nameInScope(name, scope.names))) {
-      add(
-        'signerScope',
-        'signer-scope',
-        'deny',
-        name === null
-          ? `The signer ${id} may only sign ${scope.names.join(', ')}; this input has no signed name.`
-          : `The signer ${id} may only sign ${scope.names.join(', ')}; this module is "${name}".`
-      );
-    }
-    const outside = scope.capabilities
-      ? requested.filter((c) => !scope.capabilities!.includes(c))
-      : [];
-    if (outside.length > 0) {
-      add(
-        'signerScope',
-        'signer-capability',
-        'deny',
-        `The signer ${id} may not vouch for ${outside.map((c) => `"${c}"`).join(', ')}.`
-      );
+    for (const p of scopeProblems(id, scope, name, requested)) {
+      add('signerScope', p.code, 'deny', p.message);
     }
   }
   for (const c of requested) {

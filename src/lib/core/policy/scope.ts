@@ -47,3 +47,37 @@ export function nameInScope(name: string, patterns: readonly string[]): boolean 
 export function capabilityList(values: readonly string[]): CapabilityGroup[] {
   return CAPABILITY_GROUPS.filter((c) => values.includes(c));
 }
+
+/**
+ * Why one signer may not vouch for this input, if it may not: `signer-scope` (a name outside its
+ * patterns, or no signed name at all: a detached signature signs no name, and the file name is
+ * not signed) and `signer-capability` (a requested capability outside its list).
+ */
+export function scopeProblems(
+  signer: string,
+  scope: SignerScope,
+  name: string | null,
+  requested: readonly CapabilityGroup[]
+): { code: 'signer-scope' | 'signer-capability'; message: string }[] {
+  const problems: { code: 'signer-scope' | 'signer-capability'; message: string }[] = [];
+  if (scope.names.length > 0 && (name === null || !nameInScope(name, scope.names))) {
+    const may = `The signer ${signer} may only sign ${scope.names.join(', ')}`;
+    problems.push({
+      code: 'signer-scope',
+      message:
+        name === null
+          ? `${may}; this input has no signed name.`
+          : `${may}; this module is "${name}".`
+    });
+  }
+  const outside = scope.capabilities
+    ? requested.filter((c) => !scope.capabilities!.includes(c))
+    : [];
+  if (outside.length > 0) {
+    problems.push({
+      code: 'signer-capability',
+      message: `The signer ${signer} may not vouch for ${outside.map((c) => `"${c}"`).join(', ')}.`
+    });
+  }
+  return problems;
+}
