@@ -16,7 +16,8 @@ import { rebuildInput } from '$lib/core/policy/dry-run';
 import { inspectWasm } from '$lib/core/wasm/inspect';
 import { lowerGrant, narrowGrant, type Grant, type GrantRequest } from '$lib/core/review';
 import { listKeys } from '$lib/storage/keys-store';
-import { currentPolicy, savePolicyVersion } from '$lib/storage/policy-store';
+import { currentPolicy } from '$lib/storage/policy-store';
+import { changePolicy } from './policy-change';
 import { getModule, listRequests, moduleBytes } from '$lib/storage/requests-store';
 import type { DecisionAction, RequestDecision, RequestRow } from '$lib/storage/records';
 import { getRequest, recordDecision } from '$lib/storage/requests-store';
@@ -190,33 +191,37 @@ async function judgeNow(request: RequestRow): Promise<PolicyDecision> {
 }
 
 async function changeHashLists(sha256: string, action: 'pin' | 'block'): Promise<void> {
-  const db = await database();
-  const before = await currentPolicy(db);
-  const next: Policy =
-    action === 'pin'
-      ? { ...before, pinnedHashes: unique([...before.pinnedHashes, sha256]) }
-      : {
-          ...before,
-          blockedHashes: unique([...before.blockedHashes, sha256]),
-          pinnedHashes: before.pinnedHashes.filter((h) => h !== sha256)
-        };
-  // A pin of a blocked hash (or any other invalid result) would make a document that does not
-  // parse, and storage would fall back to another version: refuse it instead.
-  const checked = checkPolicy(JSON.parse(JSON.stringify(next)));
-  if (!checked.ok) {
+  const subject = { moduleSha256: sha256 };
+  let refused: string[] | null = null;
+  await changePolicy((before) => {
+    const next: Policy =
+      action === 'pin'
+        ? { ...before, pinnedHashes: unique([...before.pinnedHashes, sha256]) }
+        : {
+            ...before,
+            blockedHashes: unique([...before.blockedHashes, sha256]),
+            pinnedHashes: before.pinnedHashes.filter((h) => h !== sha256)
+          };
+    // A pin of a blocked hash (or any other invalid result) would make a document that does not
+    // parse, and storage would fall back to another version: refuse it instead.
+    const checked = checkPolicy(JSON.parse(JSON.stringify(next)));
+    if (!checked.ok) {
+      refused = checked.errors.map((e) => `${e.field}: ${e.message}`);
+      return null;
+    }
+    return {
+      policy: next,
+      subject,
+      details: { change: action === 'pin' ? 'pinned hash' : 'blocked hash' }
+    };
+  });
+  if (refused) {
     await auditLog.record({
       event: 'policy.version',
-      subject: { moduleSha256: sha256 },
-      details: { result: 'refused', errors: checked.errors.map((e) => `${e.field}: ${e.message}`) }
+      subject,
+      details: { result: 'refused', errors: refused }
     });
-    return;
   }
-  const saved = await savePolicyVersion(db, next);
-  await auditLog.record({
-    event: 'policy.version',
-    subject: { moduleSha256: sha256 },
-    details: { version: saved.version, change: action === 'pin' ? 'pinned hash' : 'blocked hash' }
-  });
 }
 
 function unique(list: string[]): string[] {

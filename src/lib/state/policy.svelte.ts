@@ -18,7 +18,8 @@ import { diffPolicies, summarizeChanges, type PolicyChange } from '$lib/core/pol
 import { dryRun, type DryRunRow } from '$lib/core/policy/dry-run';
 import { inspectWasm, type WasmInspection } from '$lib/core/wasm/inspect';
 import { listKeys } from '$lib/storage/keys-store';
-import { currentPolicy, listPolicyVersions, savePolicyVersion } from '$lib/storage/policy-store';
+import { currentPolicy, listPolicyVersions } from '$lib/storage/policy-store';
+import { changePolicy } from './policy-change';
 import { getModule, listRequests, moduleBytes } from '$lib/storage/requests-store';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
@@ -231,35 +232,37 @@ export class PolicyState {
         });
         return false;
       }
-      const db = await database();
-      const before = await currentPolicy(db);
-      if (source !== 'import' && before.version !== this.current.version) {
+      let conflict: number | null = null;
+      let summary = '';
+      const saved = await changePolicy((before) => {
+        if (source !== 'import' && before.version !== this.current.version) {
+          conflict = before.version;
+          return null;
+        }
+        const changes = diffPolicies(before, judged.policy);
+        summary = summarizeChanges(changes);
+        return {
+          policy: judged.policy,
+          details: {
+            name: judged.policy.name,
+            source,
+            ...file,
+            change: summary,
+            changes: changes.slice(0, MAX_AUDITED_CHANGES).map(plainChange),
+            changeCount: changes.length
+          }
+        };
+      });
+      if (saved === null) {
         // Another tab, or a pin or block from the Inbox, saved a version since this draft began:
         // saving blindly would silently undo it. Show it first; a second Save is a decision.
         await this.load();
         this.message = {
           kind: 'error',
-          text: `Not saved: version ${before.version} was saved while you edited (see Versions); saving this draft would undo its changes. Review, then save again.`
+          text: `Not saved: version ${conflict ?? '?'} was saved while you edited (see Versions); saving this draft would undo its changes. Review, then save again.`
         };
         return false;
       }
-      const changes = diffPolicies(before, judged.policy);
-      const saved = await savePolicyVersion(db, judged.policy);
-      const summary = summarizeChanges(changes);
-      await auditLog.record({
-        event: 'policy.version',
-        subject: {},
-        details: {
-          version: saved.version,
-          previous: before.version,
-          name: saved.name,
-          source,
-          ...file,
-          change: summary,
-          changes: changes.slice(0, MAX_AUDITED_CHANGES).map(plainChange),
-          changeCount: changes.length
-        }
-      });
       this.errors = [];
       this.text = pretty(saved);
       this.selected = saved.version;

@@ -37,3 +37,9 @@ export async function savePolicyVersion(db: NightCoreDatabase, policy: Policy): 
 export async function listPolicyVersions(db: NightCoreDatabase): Promise<PolicyRow[]> {
   return db.getAll('policies');
 }
+
+/** The number the next saved version will get (see savePolicyVersion). */
+export async function nextPolicyVersion(db: NightCoreDatabase): Promise<number> {
+  const last = await db.transaction('policies').store.openCursor(null, 'prev');
+  return Math.max(last?.value.version ?? 0, DEFAULT_POLICY.version) + 1;
+}
