@@ -14,6 +14,11 @@ const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `nightcore-${version}`;
 const PRECACHE = [...new Set(['/', ...build, ...files, ...prerendered])];
 const PRECACHED = new Set(PRECACHE);
+/** Files shared to the installed app wait here until the Inbox takes them (see state/channels.ts). */
+const SHARED = 'nightcore-shared';
+const SHARED_NAME_HEADER = 'X-Nightcore-Name';
+const SHARE_MAX_FILES = 20;
+const SHARE_MAX_BYTES = 64 * 1024 * 1024;
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
@@ -23,7 +28,7 @@ sw.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
       for (const name of await caches.keys()) {
-        if (name !== CACHE) await caches.delete(name);
+        if (name !== CACHE && name !== SHARED) await caches.delete(name);
       }
       await sw.clients.claim();
     })()
@@ -43,6 +48,10 @@ sw.addEventListener('message', (event) => {
 
 sw.addEventListener('fetch', (event) => {
   const request = event.request;
+  if (request.method === 'POST' && isShareTarget(request)) {
+    event.respondWith(receiveShare(request));
+    return;
+  }
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== sw.location.origin) return; // nothing else is ours to answer (or fetch)
@@ -66,4 +75,45 @@ async function respond(request: Request, url: URL): Promise<Response> {
     }
     throw error;
   }
+}
+
+function isShareTarget(request: Request): boolean {
+  const url = new URL(request.url);
+  return url.origin === sw.location.origin && url.pathname === '/share-target';
+}
+
+/**
+ * The manifest's share target: the shared files are stored under a random id and the Inbox is
+ * opened with `#shared=<id>`; it takes them in (verified and judged like any other input) and
+ * deletes them. Too many or too large is refused here, and the Inbox says why.
+ */
+async function receiveShare(request: Request): Promise<Response> {
+  const inbox = (fragment: string) =>
+    new Response(null, { status: 303, headers: { Location: `/inbox#${fragment}` } });
+  let files: File[];
+  try {
+    const form = await request.formData();
+    files = form.getAll('files').filter((value): value is File => value instanceof File);
+  } catch {
+    return inbox('share-refused=unreadable');
+  }
+  if (files.length === 0) return inbox('share-refused=empty');
+  if (files.length > SHARE_MAX_FILES) return inbox('share-refused=too-many');
+  if (files.reduce((sum, file) => sum + file.size, 0) > SHARE_MAX_BYTES) {
+    return inbox('share-refused=too-large');
+  }
+  const id = crypto.randomUUID();
+  const cache = await caches.open(SHARED);
+  for (const [index, file] of files.entries()) {
+    await cache.put(
+      new Request(`/__shared/${id}/${index}`),
+      new Response(file, {
+        headers: {
+          'Content-Type': file.type || 'application/octet-stream',
+          [SHARED_NAME_HEADER]: encodeURIComponent(file.name)
+        }
+      })
+    );
+  }
+  return inbox(`shared=${id}`);
 }

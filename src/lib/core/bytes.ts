@@ -81,6 +81,29 @@ export function fromBase64(text: string, what = 'base64'): Uint8Array {
   return bytes;
 }
 
+const B64URL_RE = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Decodes unpadded base64url (RFC 4648 section 5, as links carry it) strictly: only the URL
+ * alphabet, no "=" padding, no whitespace, no length that cannot come from whole bytes, and zero
+ * bits where the last character leaves bits unused (one accepted text per byte string).
+ */
+export function fromBase64Url(text: string, what = 'base64url'): Uint8Array {
+  if (text.includes('=')) throw new DecodeError(`${what}: padded ("=") base64url is not accepted`);
+  if (!B64URL_RE.test(text)) {
+    throw new DecodeError(`${what}: not base64url (only A-Z, a-z, 0-9, "-" and "_")`);
+  }
+  if (text.length % 4 === 1) throw new DecodeError(`${what}: truncated base64url`);
+  const standard = text.replace(/-/g, '+').replace(/_/g, '/');
+  const padded = standard + '='.repeat((4 - (standard.length % 4)) % 4);
+  return fromBase64(padded, what);
+}
+
+/** Unpadded base64url of `bytes` (the form fromBase64Url reads). */
+export function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 export function toBase64(bytes: Uint8Array): string {
   if (nativeToBase64) return nativeToBase64.call(bytes);
   if (nodeBuffer) return nodeBuffer.from(bytes).toString('base64');

@@ -2,7 +2,7 @@
  * Turning what a user hands over (pasted text, picked files) into verify() inputs. Pure: the
  * browser reads the files, this decides what they are and which belong together.
  */
-import { fromBase64 } from './bytes';
+import { fromBase64, fromBase64Url } from './bytes';
 import { detectInput } from './detect-input';
 import type { Verdict, VerifyInput } from './verify';
 
@@ -57,6 +57,81 @@ export function decodePaste(text: string): PasteResult {
     ok: false,
     message: 'The pasted base64 decodes to neither a bundle nor a WebAssembly module.'
   };
+}
+
+/** The longest `#import=` fragment taken (64 KiB): links are for small bundles. */
+export const MAX_IMPORT_FRAGMENT = 64 * 1024;
+
+/** Why the share-target service worker refused a share (it redirects with one of these). */
+export const SHARE_REFUSALS = {
+  empty: 'Nothing was shared: no files arrived.',
+  'too-many': 'Too many files were shared at once (at most 20).',
+  'too-large': 'The shared files are too large together (at most 64 MiB).',
+  unreadable: 'The shared files could not be read.'
+} as const;
+export type ShareRefusal = keyof typeof SHARE_REFUSALS;
+
+/**
+ * What the Inbox's URL fragment asks for: a bundle carried in the link (`#import=<base64url>`),
+ * files the share target stored (`#shared=<id>`), a share the service worker refused
+ * (`#share-refused=<reason>`), or nothing of ours (any other fragment is left alone).
+ */
+export type InboxFragment =
+  | { kind: 'none' }
+  | { kind: 'import'; data: string }
+  | { kind: 'shared'; id: string }
+  | { kind: 'refused'; channel: 'url' | 'share-target'; message: string };
+
+const SHARE_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Parses a location hash ("#…" or without the "#"). */
+export function parseInboxFragment(hash: string): InboxFragment {
+  const fragment = hash.startsWith('#') ? hash.slice(1) : hash;
+  const eq = fragment.indexOf('=');
+  if (eq < 0) return { kind: 'none' };
+  const key = fragment.slice(0, eq);
+  const value = fragment.slice(eq + 1);
+  if (key === 'import') {
+    if (fragment.length > MAX_IMPORT_FRAGMENT) {
+      return {
+        kind: 'refused',
+        channel: 'url',
+        message: `The link carries too much to import (${fragment.length} characters; at most ${MAX_IMPORT_FRAGMENT}). Pick the bundle as a file instead.`
+      };
+    }
+    return { kind: 'import', data: value };
+  }
+  if (key === 'shared') {
+    if (!SHARE_ID_RE.test(value)) {
+      return { kind: 'refused', channel: 'share-target', message: 'The share link is not valid.' };
+    }
+    return { kind: 'shared', id: value };
+  }
+  if (key === 'share-refused') {
+    const message = Object.hasOwn(SHARE_REFUSALS, value)
+      ? SHARE_REFUSALS[value as ShareRefusal]
+      : 'The share was refused.';
+    return { kind: 'refused', channel: 'share-target', message };
+  }
+  return { kind: 'none' };
+}
+
+/** The bundle a link carries (`#import=` value): strict unpadded base64url of a bundle's bytes. */
+export function decodeUrlImport(data: string): PasteResult {
+  if (data === '') return { ok: false, message: 'The import link is empty: nothing to import.' };
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(data, 'import link');
+  } catch (error) {
+    return {
+      ok: false,
+      message: `The import link is not valid base64url (${error instanceof Error ? error.message : String(error)}).`
+    };
+  }
+  if (detectInput(bytes) !== 'bundle') {
+    return { ok: false, message: 'The import link does not carry a Night Core bundle.' };
+  }
+  return { ok: true, item: { fileName: 'linked bundle', input: { kind: 'bundle', bytes } } };
 }
 
 /**

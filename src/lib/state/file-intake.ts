@@ -119,6 +119,39 @@ function checkLimits(files: PickedFile[]): Collected {
 }
 
 /**
+ * What a launch hands over (the installed app opened with files): file handles, structurally, so
+ * this part runs in Node tests too. A `FileSystemFileHandle` fits.
+ */
+export interface LaunchedHandle {
+  readonly kind: 'file' | 'directory';
+  readonly name: string;
+  getFile?: () => Promise<File>;
+}
+
+/**
+ * The files of a launch (`launchQueue` consumer), under the same limits as picked files. A folder
+ * handle is refused (file handlers open files); a file that cannot be read refuses the launch.
+ */
+export async function fromLaunchHandles(handles: readonly LaunchedHandle[]): Promise<Collected> {
+  const files: PickedFile[] = [];
+  for (const handle of handles) {
+    if (handle.kind !== 'file' || !handle.getFile) {
+      return { ok: false, message: `Only files can be opened with Night Core (${handle.name}).` };
+    }
+    try {
+      const file = await handle.getFile();
+      files.push({ file, path: file.name || handle.name });
+    } catch (error) {
+      return {
+        ok: false,
+        message: `${handle.name} could not be read: ${error instanceof Error ? error.message : String(error)}`
+      };
+    }
+  }
+  return checkLimits(files);
+}
+
+/**
  * Reads every file's bytes, reporting bytes read so far out of the total. Streams, so a large file
  * shows progress instead of one long silent wait.
  */

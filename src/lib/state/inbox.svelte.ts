@@ -5,6 +5,7 @@
 import {
   groupFiles,
   decodePaste,
+  decodeUrlImport,
   verdictKind,
   type IntakeItem,
   type NamedBytes
@@ -32,8 +33,14 @@ import { pendingCount } from './pending.svelte';
 import { readAll, type Collected } from './file-intake';
 import { formatBytes } from '$lib/core/units';
 
-/** How files arrived: the request's `channel`, recorded in the audit log. */
-export type FileChannel = 'file' | 'folder' | 'drop';
+/**
+ * How files arrived: the request's `channel`, recorded in the audit log. `file-handler`: opened
+ * with the installed app from the file manager; `share-target`: shared to the installed app.
+ */
+export type FileChannel = 'file' | 'folder' | 'drop' | 'file-handler' | 'share-target';
+
+/** Every channel: files, pasted text, or a link (`/inbox#import=…`). */
+export type Channel = FileChannel | 'paste' | 'url';
 
 /** What the Inbox shows while it works: bytes read, then items verified. */
 export interface IntakeProgress {
@@ -70,16 +77,25 @@ export class InboxState {
 
   async intakePaste(text: string): Promise<void> {
     const decoded = decodePaste(text);
-    if (!decoded.ok) {
-      this.message = { kind: 'error', text: decoded.message };
-      await auditLog.record({
-        event: 'intake',
-        subject: {},
-        details: { channel: 'paste', result: 'refused', reason: decoded.message }
-      });
-      return;
-    }
+    if (!decoded.ok) return this.refuse('paste', decoded.message);
     await this.#run([decoded.item], 'paste');
+  }
+
+  /** A bundle carried in a link (`/inbox#import=<base64url>`): verified and judged like any. */
+  async intakeUrl(data: string): Promise<void> {
+    const decoded = decodeUrlImport(data);
+    if (!decoded.ok) return this.refuse('url', decoded.message);
+    await this.#run([decoded.item], 'url');
+  }
+
+  /** An input refused before anything could be taken in: shown, and audited with its channel. */
+  async refuse(channel: Channel, text: string): Promise<void> {
+    this.message = { kind: 'error', text };
+    await auditLog.record({
+      event: 'intake',
+      subject: {},
+      details: { channel, result: 'refused', reason: text }
+    });
   }
 
   /**
@@ -153,7 +169,7 @@ export class InboxState {
     }
   }
 
-  async #run(items: readonly IntakeItem[], channel: string): Promise<void> {
+  async #run(items: readonly IntakeItem[], channel: Channel): Promise<void> {
     this.busy = true;
     try {
       const db = await database();
