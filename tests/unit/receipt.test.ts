@@ -281,7 +281,8 @@ describe('tampering', () => {
       checked++;
     }
     expect(checked).toBe(text.length);
-  });
+    // Two Ed25519 verifications per character (the receipt and its approval), ~1,700 characters.
+  }, 60_000);
 });
 
 describe('keys and domain separation', () => {
