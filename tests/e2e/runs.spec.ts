@@ -350,3 +350,42 @@ test('a 50 MiB module runs, and the page stays responsive while it does', async 
     `long tasks: ${long.join(', ')}`
   ).toEqual([]);
 });
+
+test('the auto lane runs auto-approved bundles without a click; paused, it holds them', async ({
+  page
+}) => {
+  const w = workspace();
+  await setup(page, w);
+  await gotoReady(page, '/keys');
+  await page.getByTestId('key').first().getByRole('combobox').selectOption('auto');
+  await expect(page.getByTestId('key').first()).toHaveAttribute('data-trust', 'auto');
+  await page.getByTestId('run-mode').getByLabel('Auto').check();
+  await expect(page.getByTestId('run-mode')).toHaveAttribute('data-mode', 'auto');
+
+  await gotoReady(page, '/inbox');
+  await expect(page.getByTestId('auto-lane')).toHaveAttribute('data-paused', 'false');
+  await page.getByTestId('intake-paste').fill(w.bundle('hello'));
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('request').first()).toHaveAttribute(
+    'data-state',
+    /^(running|done)$/
+  );
+  // Client-side navigation: the run lives in this page (a full reload would interrupt it).
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  const hello = page.getByTestId('run').filter({ hasText: 'hello' }).first();
+  await expect(hello).toHaveAttribute('data-status', 'exited');
+  await expect(hello.getByTestId('run-stdout')).toHaveText('hello from wasm\n');
+
+  // Paused: the next one waits, approved by policy, on the Runs page.
+  await page.getByTestId('auto-lane-toggle').click();
+  await expect(page.getByTestId('auto-lane')).toHaveAttribute('data-paused', 'true');
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-paste').fill(w.bundle('echo-args', '--arg', 'held'));
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('request').first()).toHaveAttribute('data-state', 'auto-approved');
+  await gotoReady(page, '/runs');
+  await expect(page.getByTestId('run-ready').filter({ hasText: 'echo-args' })).toHaveCount(1);
+  await expect(page.getByTestId('run').filter({ hasText: 'echo-args' })).toHaveCount(0);
+  const lane = (await auditRecords(page)).filter((r) => r.details.setting === 'auto-lane');
+  expect(lane.map((r) => r.details.to)).toEqual(['paused']);
+});

@@ -30,6 +30,7 @@ const DECIDED: Record<DecisionAction, string> = {
 };
 import { database } from './database';
 import { pendingCount } from './pending.svelte';
+import { autoLane } from './auto-lane.svelte';
 import { readAll, type Collected } from './file-intake';
 import { formatBytes } from '$lib/core/units';
 
@@ -180,6 +181,7 @@ export class InboxState {
       // batch auto-approves, so rollback and drift hold inside a batch too.
       const history = approvedHistory(await listRequests(db));
       let accepted = 0;
+      const taken: RequestRow[] = [];
       const outcomes: Record<string, number> = {};
       for (const [index, item] of items.entries()) {
         if (items.length > 1 || moduleSize(item) > PROGRESS_FROM_BYTES) {
@@ -245,6 +247,7 @@ export class InboxState {
         });
         if (verdict.ok) accepted++;
         outcomes[request.state] = (outcomes[request.state] ?? 0) + 1;
+        taken.push(request);
       }
       const summary = Object.entries(outcomes)
         .map(([state, count]) => `${count} ${state}`)
@@ -254,6 +257,8 @@ export class InboxState {
         text: `${items.length} received, ${accepted} verified${summary ? ` (${summary})` : ''}.`
       };
       await this.load();
+      // Auto-approved requests go straight to the auto lane (unless it is paused).
+      if (await autoLane.take(taken)) await this.load();
     } finally {
       pendingCount.changed();
       this.progress = null;
