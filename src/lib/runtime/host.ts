@@ -86,10 +86,15 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
   const arm = () => {
     clearTimeout(watchdog);
     deadline = performance.now() + timeoutMs;
-    watchdog = setTimeout(
-      () => finish('timeout', null, `The run passed its ${timeoutMs} ms limit and was stopped.`),
-      timeoutMs + (options.graceMs ?? 0)
-    );
+    const fireAt = deadline + (options.graceMs ?? 0);
+    // Timers may fire a fraction of a millisecond early against performance.now(); a run is
+    // never cut short of its limit, so an early timer waits out the remainder.
+    const check = () => {
+      const early = fireAt - performance.now();
+      if (early > 0) watchdog = setTimeout(check, Math.ceil(early));
+      else finish('timeout', null, `The run passed its ${timeoutMs} ms limit and was stopped.`);
+    };
+    watchdog = setTimeout(check, timeoutMs + (options.graceMs ?? 0));
   };
   if (start.module) arm();
   else {
