@@ -8,7 +8,7 @@
 import type { RequestRow } from '$lib/storage/records';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
-import { runsState } from './runs.svelte';
+import { runsState, type RunInputs } from './runs.svelte';
 
 const META_NAME = 'auto-lane-paused';
 const CHANNEL = 'nightcore-auto-lane';
@@ -48,12 +48,12 @@ export class AutoLane {
   }
 
   /** Starts the auto-approved requests of an intake, unless the lane is paused; true if any. */
-  async take(requests: readonly RequestRow[]): Promise<boolean> {
+  async take(requests: readonly RequestRow[], inputs: RunInputs = {}): Promise<boolean> {
     const ready = requests.filter((r) => r.state === 'auto-approved');
     if (ready.length === 0) return false;
     await this.load();
     if (this.paused) return false;
-    for (const request of ready) await runsState.start(request);
+    for (const request of ready) await runsState.start(request, inputs);
     return true;
   }
 }

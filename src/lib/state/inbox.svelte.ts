@@ -21,6 +21,7 @@ import { listRequests, saveRequest } from '$lib/storage/requests-store';
 import { auditLog } from './audit-log.svelte';
 import { runMode } from './run-mode.svelte';
 import { decide, type DecisionAction } from './decisions';
+import type { RunInputs } from './runs.svelte';
 
 const DECIDED: Record<DecisionAction, string> = {
   approve: 'approved once',
@@ -36,9 +37,11 @@ import { formatBytes } from '$lib/core/units';
 
 /**
  * How files arrived: the request's `channel`, recorded in the audit log. `file-handler`: opened
- * with the installed app from the file manager; `share-target`: shared to the installed app.
+ * with the installed app from the file manager; `share-target`: shared to the installed app;
+ * `watched-folder`: dropped by an agent in the watched folder's inbox/.
  */
-export type FileChannel = 'file' | 'folder' | 'drop' | 'file-handler' | 'share-target';
+export type FileChannel =
+  'file' | 'folder' | 'drop' | 'file-handler' | 'share-target' | 'watched-folder';
 
 /** Every channel: files, pasted text, or a link (`/inbox#import=…`). */
 export type Channel = FileChannel | 'paste' | 'url';
@@ -143,7 +146,15 @@ export class InboxState {
     await this.intakeFiles(files, channel);
   }
 
-  async intakeFiles(files: readonly NamedBytes[], channel: FileChannel = 'file'): Promise<void> {
+  /**
+   * Files taken in together; returns the requests made. `inputs` (stdin, input files) go with an
+   * auto-approved request into its run (the watched folder brings them next to the bundle).
+   */
+  async intakeFiles(
+    files: readonly NamedBytes[],
+    channel: FileChannel = 'file',
+    inputs: RunInputs = {}
+  ): Promise<RequestRow[]> {
     const { items, unknown } = groupFiles(files);
     for (const file of unknown) {
       await auditLog.record({
@@ -158,19 +169,24 @@ export class InboxState {
         }
       });
     }
-    if (items.length > 0) await this.#run(items, channel);
+    const taken = items.length > 0 ? await this.#run(items, channel, inputs) : [];
     if (unknown.length > 0) {
       const names = unknown.slice(0, LISTED).map((f) => f.name);
       const more = unknown.length > LISTED ? ` and ${unknown.length - LISTED} more` : '';
-      const taken = items.length > 0 ? `${this.message?.text ?? ''} ` : '';
+      const said = items.length > 0 ? `${this.message?.text ?? ''} ` : '';
       this.message = {
         kind: 'error',
-        text: `${taken}Not understood: ${names.join(', ')}${more} (not a bundle, a .wasm, a zip, or a signature next to its .wasm).`
+        text: `${said}Not understood: ${names.join(', ')}${more} (not a bundle, a .wasm, a zip, or a signature next to its .wasm).`
       };
     }
+    return taken;
   }
 
-  async #run(items: readonly IntakeItem[], channel: Channel): Promise<void> {
+  async #run(
+    items: readonly IntakeItem[],
+    channel: Channel,
+    inputs: RunInputs = {}
+  ): Promise<RequestRow[]> {
     this.busy = true;
     try {
       const db = await database();
@@ -258,7 +274,8 @@ export class InboxState {
       };
       await this.load();
       // Auto-approved requests go straight to the auto lane (unless it is paused).
-      if (await autoLane.take(taken)) await this.load();
+      if (await autoLane.take(taken, inputs)) await this.load();
+      return taken;
     } finally {
       pendingCount.changed();
       this.progress = null;
