@@ -188,31 +188,64 @@ test('a forged bundle and a stray file end in rejected/ with the reason', async 
   );
 });
 
-test('a bundle that needs review waits, survives a reload, and completes after approval in the UI', async ({
+test('bundles that need review wait, survive a reload, and complete after approval in the UI; input files beside one are mounted', async ({
   page
 }) => {
+  test.setTimeout(60_000);
   const w = cliWorkspace('watch-review');
   await pinKey(page, w.text('alice.pub'));
+  await allowFiles(page);
   await watchPrivateFolder(page);
   await put(page, 'inbox/hello.ncb', w.bundle('hello'));
+  await put(page, 'inbox/read-file.ncb', w.bundle('read-file', '--arg', '/input/notes.txt'));
+  await put(page, 'inbox/read-file.ncb.input/notes.txt', 'from the agent ✓\n');
   const waiting = await resultOf(page, 'hello.ncb', 'waiting-review');
   expect(waiting).toMatchObject({ final: false, decision: { policy: 'review' }, run: null });
-  expect(await list(page, 'pending')).toEqual(['hello.ncb']);
+  await resultOf(page, 'read-file.ncb', 'waiting-review');
+  expect(await list(page, 'pending')).toEqual([
+    'hello.ncb',
+    'read-file.ncb',
+    'read-file.ncb.input'
+  ]);
 
-  // The grant and the job survive a reload (an OPFS folder needs no renewal).
+  // The grant and the jobs survive a reload (an OPFS folder needs no renewal).
   await page.reload();
   await expect(page.getByTestId('watch-folder')).toHaveAttribute('data-status', 'watching');
-  const request = page.getByTestId('request').first();
-  await expect(request).toHaveAttribute('data-state', 'pending');
-  await request.getByTestId('approve').click();
+  for (const name of ['hello', 'read-file']) {
+    const request = page.getByTestId('request').filter({ hasText: `${name}.ncb` });
+    await expect(request).toHaveAttribute('data-state', 'pending');
+    await request.getByTestId('approve').click();
+  }
 
   const done = await resultOf(page, 'hello.ncb', 'done');
   expect(done).toMatchObject({
     decision: { policy: 'review', reviewer: 'approve' },
     run: { exitCode: 0, stdout: 'hello from wasm\n' }
   });
-  expect(await list(page, 'processed')).toEqual(['hello.ncb']);
+  const read = await resultOf(page, 'read-file.ncb', 'done');
+  expect(read.run).toMatchObject({ exitCode: 0, stdout: 'from the agent ✓\n' });
+  expect(await list(page, 'processed')).toEqual([
+    'hello.ncb',
+    'read-file.ncb',
+    'read-file.ncb.input'
+  ]);
 });
+
+/** Lets the policy allow the file-system capabilities (through the JSON view of the Policy page). */
+async function allowFiles(page: Page) {
+  await gotoReady(page, '/policy');
+  const json = page.getByTestId('policy-json');
+  await expect(json).not.toHaveValue('');
+  const policy = JSON.parse(await json.inputValue());
+  // read-file asks for both (its create test); the grant mounts inputs read-only regardless.
+  policy.allowedCapabilities = [...policy.allowedCapabilities, 'fs-read', 'fs-write'];
+  await json.fill(JSON.stringify(policy, null, 2));
+  await page.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policy-version').first()).not.toHaveAttribute(
+    'data-version',
+    'default'
+  );
+}
 
 test('pausing the auto lane holds new bundles from the folder; resuming runs them', async ({
   page
