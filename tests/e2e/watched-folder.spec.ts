@@ -4,7 +4,8 @@
  * writing bundles into inbox/ and reading outbox/<file>.result.json.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRecords, gotoReady } from './helpers';
 import { cliWorkspace, pinKey, type Workspace } from './workspace';
@@ -266,4 +267,64 @@ test('pausing the auto lane holds new bundles from the folder; resuming runs the
   await expect(page.getByTestId('auto-lane')).toHaveAttribute('data-paused', 'false');
   const done = await resultOf(page, 'hello.ncb', 'done');
   expect(done.run?.exitCode).toBe(0);
+});
+
+test("the example agent script signs, drops, waits and exits with the module's exit code", async ({
+  page
+}) => {
+  test.setTimeout(60_000);
+  const w = cliWorkspace('watch-script');
+  await autoSetup(page, w);
+  await watchPrivateFolder(page);
+  w.fixture('exit-code');
+  const folder = join(w.dir, 'agent');
+  mkdirSync(join(folder, 'outbox'), { recursive: true });
+  mkdirSync(join(folder, 'inbox'), { recursive: true });
+  const script = new URL('../../examples/nightcore-agent.mjs', import.meta.url).pathname;
+  const cli = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
+  const child = spawn(
+    process.execPath,
+    [
+      script,
+      folder,
+      'exit-code.wasm',
+      '--key',
+      'alice.key',
+      '--nightcore',
+      cli,
+      '--timeout',
+      '40',
+      '--',
+      '--arg',
+      '7'
+    ],
+    { cwd: w.dir }
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let code: number | null | undefined;
+  // The test is the file sync between the disk folder the script uses and the browser's private
+  // folder Night Core watches (a real disk folder needs the directory picker, which a headless
+  // browser cannot click): inbox/ one way, outbox/ the other.
+  while (code === undefined) {
+    for (const name of readdirSync(join(folder, 'inbox'))) {
+      if (name.startsWith('.')) continue;
+      await put(page, `inbox/${name}`, readFileSync(join(folder, 'inbox', name), 'utf8'));
+      rmSync(join(folder, 'inbox', name));
+    }
+    for (const name of await list(page, 'outbox')) {
+      const text = await read(page, `outbox/${name}`);
+      if (text) writeFileSync(join(folder, 'outbox', name), text);
+    }
+    code = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(r, 250))]);
+  }
+  expect(stderr).toContain('nightcore-agent: done: Ran and exited with code 7.');
+  expect(stdout).toBe('exit 7\n');
+  expect(code).toBe(7);
+  // The receipt the script saved verifies with the CLI.
+  copyFileSync(join(folder, 'outbox', 'exit-code.ncb.receipt.json'), join(w.dir, 'r.json'));
+  expect(JSON.parse(w.text('r.json')).receipt.outcome).toMatchObject({ exitCode: 7 });
 });
