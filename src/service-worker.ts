@@ -9,6 +9,7 @@
  * the old one and waits until the page asks it to take over ("new version available — reload").
  */
 import { build, files, prerendered, version } from '$service-worker';
+import { samePath } from '$lib/state/review-notice';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `nightcore-${version}`;
@@ -44,6 +45,32 @@ sw.addEventListener('message', (event) => {
   ) {
     void sw.skipWaiting();
   }
+});
+
+/**
+ * A click on a "needs review" notification: bring an open Night Core window to the request (or
+ * the Inbox), else open one. Only a same-origin path from the notification's data is followed.
+ */
+sw.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const path = samePath(event.notification.data) ?? '/inbox';
+  const url = new URL(path, sw.location.origin);
+  const target = url.origin === sw.location.origin ? url.href : `${sw.location.origin}/inbox`;
+  event.waitUntil(
+    (async () => {
+      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((client) => new URL(client.url).origin === sw.location.origin);
+      if (open) {
+        try {
+          const focused = await open.focus();
+          if (await focused.navigate(target)) return;
+        } catch {
+          // Not controlled by this worker (navigate refuses), or gone: open a window instead.
+        }
+      }
+      await sw.clients.openWindow(target);
+    })()
+  );
 });
 
 sw.addEventListener('fetch', (event) => {
