@@ -9,7 +9,6 @@
  * the old one and waits until the page asks it to take over ("new version available — reload").
  */
 import { build, files, prerendered, version } from '$service-worker';
-import { samePath } from '$lib/state/review-notice';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = `nightcore-${version}`;
@@ -53,9 +52,7 @@ sw.addEventListener('message', (event) => {
  */
 sw.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const path = samePath(event.notification.data) ?? '/inbox';
-  const url = new URL(path, sw.location.origin);
-  const target = url.origin === sw.location.origin ? url.href : `${sw.location.origin}/inbox`;
+  const target = sameOriginUrl(event.notification.data) ?? `${sw.location.origin}/inbox`;
   event.waitUntil(
     (async () => {
       const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
@@ -72,6 +69,19 @@ sw.addEventListener('notificationclick', (event) => {
     })()
   );
 });
+
+/**
+ * The URL for a notification's `data.url` when it is a path on this origin, else null. A URL
+ * parser reads `//host`, a backslash for a slash and skips tabs and newlines, so any of those is
+ * refused, and the parsed origin is checked again.
+ */
+function sameOriginUrl(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const path: unknown = (data as { url?: unknown }).url;
+  if (typeof path !== 'string' || !/^\/(?![/\\])[^\\\u0000-\u001f\u007f]*$/.test(path)) return null;
+  const url = new URL(path, sw.location.origin);
+  return url.origin === sw.location.origin ? url.href : null;
+}
 
 sw.addEventListener('fetch', (event) => {
   const request = event.request;

@@ -204,3 +204,51 @@ test('the app icon badge is set to the pending count after intake and cleared af
   await expect.poll(async () => (await badgeCalls()).at(-1)).toBe('clear');
   await expect(page.getByTestId('pending-count')).toHaveCount(0);
 });
+
+test('only the tab that took the request in notifies, and turning it off is audited and holds', async ({
+  page,
+  context
+}) => {
+  // Count each page's own showNotification calls (the shared tag would hide a duplicate).
+  await context.addInitScript(() => {
+    const calls: string[] = [];
+    (window as { shownTitles?: string[] }).shownTitles = calls;
+    const proto = ServiceWorkerRegistration.prototype;
+    const show = proto.showNotification;
+    proto.showNotification = function (title: string, options?: NotificationOptions) {
+      calls.push(title);
+      return show.call(this, title, options);
+    };
+  });
+  const shownTitles = (p: Page) =>
+    p.evaluate(() => (window as { shownTitles?: string[] }).shownTitles ?? []);
+  const w = cliWorkspace('notify-tabs');
+  const bundle = w.bundle('hello');
+  await pinKey(page, w.text('alice.pub'));
+  await enableNotifications(page);
+  const other = await context.newPage();
+  await gotoControlled(other, '/inbox');
+
+  await gotoReady(page, '/inbox');
+  await pasteBundle(page, bundle);
+  await expect(other.getByTestId('pending-count')).toHaveAttribute('data-count', '1');
+  await expect.poll(() => shownTitles(page)).toEqual(['A request needs review']);
+  await page.waitForTimeout(500);
+  expect(await shownTitles(other)).toEqual([]);
+
+  // Off from the other tab: this tab reads the setting at intake, so it stays quiet.
+  await gotoControlled(other, '/settings');
+  await other.getByTestId('notifications-toggle').click();
+  await expect(other.getByTestId('notifications-toggle')).toHaveAttribute('data-state', 'off');
+  await pasteBundle(page, bundle);
+  await expect(page.getByTestId('pending-count')).toHaveAttribute('data-count', '2');
+  await page.waitForTimeout(500);
+  expect(await shownTitles(page)).toEqual(['A request needs review']);
+  const changes = (await auditRecords(page))
+    .filter((r) => r.event === 'settings.changed' && r.details.setting === 'notifications')
+    .map((r) => [r.details.from, r.details.to]);
+  expect(changes).toEqual([
+    ['off', 'on'],
+    ['on', 'off']
+  ]);
+});

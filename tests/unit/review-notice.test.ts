@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  plainName,
-  reviewNotice,
-  samePath,
-  type NoticeRequest
-} from '../../src/lib/state/review-notice';
+import { plainName, reviewNotice, type NoticeRequest } from '../../src/lib/state/review-notice';
 
 const request = (over: Partial<NoticeRequest> = {}): NoticeRequest => ({
   id: '6f1c2d3e-0000-4000-8000-000000000001',
@@ -67,27 +62,5 @@ describe('plainName', () => {
 
   it('says "unnamed" rather than showing nothing', () => {
     expect(plainName(request({ name: '\u202E', version: null }))).toBe('unnamed');
-  });
-});
-
-describe('samePath', () => {
-  it.each(['/inbox', '/review?id=abc', '/'])('follows the same-origin path %s', (url) => {
-    expect(samePath({ url })).toBe(url);
-  });
-
-  it.each([
-    ['another origin by scheme', 'https://evil.example/'],
-    ['a protocol-relative URL', '//evil.example/inbox'],
-    ['a backslash a parser reads as //', '/\\evil.example'],
-    ['a script URL', 'javascript:alert(1)'],
-    ['a relative path', 'inbox'],
-    ['a control character', '/\tinbox'],
-    ['an empty string', '']
-  ])('refuses %s', (_, url) => {
-    expect(samePath({ url })).toBeNull();
-  });
-
-  it.each([null, undefined, 'inbox', 42, {}, { url: 7 }])('refuses data %j', (data) => {
-    expect(samePath(data)).toBeNull();
   });
 });

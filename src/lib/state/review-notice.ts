@@ -26,7 +26,6 @@ const NAME_MAX = 60;
 
 // C0/C1 controls, and the bidi embeddings, overrides and isolates.
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const HAS_HIDDEN = new RegExp(HIDDEN.source); // no `g`: test() must not carry lastIndex over
 
 export function plainName(request: NoticeRequest): string {
   const raw = `${request.name ?? request.fileName}${request.version ? ` ${request.version}` : ''}`;
@@ -53,16 +52,4 @@ export function reviewNotice(pending: readonly NoticeRequest[]): ReviewNotice | 
     body: `${names.join(', ')}${more}.`,
     url: '/inbox'
   };
-}
-
-/**
- * A notification's `data.url` when it is a same-origin path, else null. `//host` and `/\host` are
- * other origins to a URL parser, so they are refused along with anything not starting with `/`.
- */
-export function samePath(data: unknown): string | null {
-  if (typeof data !== 'object' || data === null) return null;
-  const url: unknown = (data as { url?: unknown }).url;
-  if (typeof url !== 'string' || !url.startsWith('/') || url.startsWith('//')) return null;
-  if (url.includes('\\') || HAS_HIDDEN.test(url)) return null;
-  return url;
 }
