@@ -1,7 +1,7 @@
 /**
- * The live count of requests waiting for a decision, for the navigation and app icon badges. Whatever changes
- * the queue calls `changed()`; other tabs hear it over a BroadcastChannel and re-count. (The
- * audit channel is not enough: a decision is audited before it is applied.)
+ * The live count of requests waiting for a decision, for the navigation and app icon badges.
+ * Whatever changes the queue calls `changed()`; other tabs hear it over a BroadcastChannel and
+ * re-count. (The audit channel is not enough: a decision is audited before it is applied.)
  */
 import { countPending } from '$lib/storage/requests-store';
 import { database } from './database';
