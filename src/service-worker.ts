@@ -46,6 +46,43 @@ sw.addEventListener('message', (event) => {
   }
 });
 
+/**
+ * A click on a "needs review" notification: bring an open Night Core window to the request (or
+ * the Inbox), else open one. Only a same-origin path from the notification's data is followed.
+ */
+sw.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = sameOriginUrl(event.notification.data) ?? `${sw.location.origin}/inbox`;
+  event.waitUntil(
+    (async () => {
+      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((client) => new URL(client.url).origin === sw.location.origin);
+      if (open) {
+        try {
+          const focused = await open.focus();
+          if (await focused.navigate(target)) return;
+        } catch {
+          // Not controlled by this worker (navigate refuses), or gone: open a window instead.
+        }
+      }
+      await sw.clients.openWindow(target);
+    })()
+  );
+});
+
+/**
+ * The URL for a notification's `data.url` when it is a path on this origin, else null. A URL
+ * parser reads `//host`, a backslash for a slash and skips tabs and newlines, so any of those is
+ * refused, and the parsed origin is checked again.
+ */
+function sameOriginUrl(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const path: unknown = (data as { url?: unknown }).url;
+  if (typeof path !== 'string' || !/^\/(?![/\\])[^\\\u0000-\u001f\u007f]*$/.test(path)) return null;
+  const url = new URL(path, sw.location.origin);
+  return url.origin === sw.location.origin ? url.href : null;
+}
+
 sw.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method === 'POST' && isShareTarget(request)) {

@@ -32,6 +32,7 @@ const DECIDED: Record<DecisionAction, string> = {
 import { database } from './database';
 import { pendingCount } from './pending.svelte';
 import { autoLane } from './auto-lane.svelte';
+import { attention } from './attention.svelte';
 import { readAll, type Collected } from './file-intake';
 import { formatBytes } from '$lib/core/units';
 
@@ -273,6 +274,7 @@ export class InboxState {
         text: `${items.length} received, ${accepted} verified${summary ? ` (${summary})` : ''}.`
       };
       await this.load();
+      void attention.notifyNeedsReview(taken);
       // Auto-approved requests go straight to the auto lane (unless it is paused).
       if (await autoLane.take(taken, inputs)) await this.load();
       return taken;

@@ -1,10 +1,11 @@
 /**
- * The live count of requests waiting for a decision, for the navigation badge. Whatever changes
- * the queue calls `changed()`; other tabs hear it over a BroadcastChannel and re-count. (The
- * audit channel is not enough: a decision is audited before it is applied.)
+ * The live count of requests waiting for a decision, for the navigation and app icon badges.
+ * Whatever changes the queue calls `changed()`; other tabs hear it over a BroadcastChannel and
+ * re-count. (The audit channel is not enough: a decision is audited before it is applied.)
  */
 import { countPending } from '$lib/storage/requests-store';
 import { database } from './database';
+import { showBadge } from './attention.svelte';
 
 const CHANNEL = 'nightcore-requests';
 
@@ -24,6 +25,7 @@ export class PendingCount {
   async refresh(): Promise<void> {
     try {
       this.count = await countPending(await database());
+      showBadge(this.count); // every tab re-counts on a change, so the icon follows any tab
     } catch {
       // The badge is a convenience: storage errors are reported by the pages that need storage.
     }
