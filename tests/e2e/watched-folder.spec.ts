@@ -328,3 +328,15 @@ test("the example agent script signs, drops, waits and exits with the module's e
   copyFileSync(join(folder, 'outbox', 'exit-code.ncb.receipt.json'), join(w.dir, 'r.json'));
   expect(JSON.parse(w.text('r.json')).receipt.outcome).toMatchObject({ exitCode: 7 });
 });
+
+test('a reload mid-run ends the job: the result says the run was interrupted', async ({ page }) => {
+  const w = cliWorkspace('watch-reload');
+  await autoSetup(page, w);
+  await watchPrivateFolder(page);
+  await put(page, 'inbox/loop.ncb', w.bundle('loop'));
+  await resultOf(page, 'loop.ncb', 'running');
+  await page.reload();
+  const done = await resultOf(page, 'loop.ncb', 'done');
+  expect(done).toMatchObject({ final: true, movedTo: 'processed/loop.ncb' });
+  expect(done.run?.status).toBe('interrupted');
+});

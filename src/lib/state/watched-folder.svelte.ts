@@ -382,8 +382,12 @@ export class WatchedFolder {
         'waiting-review',
         'Waiting for a person to review it in Night Core.'
       );
-    if (request.state === 'running')
+    if (request.state === 'running') {
+      // Not running in this tab: the runs page's check records it interrupted when no tab holds
+      // it (this page was reloaded mid-run), and the next poll finishes the job.
+      if (!runsState.live.some((run) => run.request.id === request.id)) await runsState.load();
       return this.#write(dirs, job, request, null, 'running', 'Running.');
+    }
     if (request.state === 'rejected') {
       const why = [...request.verdict.reasons, ...(request.policy?.reasons ?? [])].find(
         (r) => !('severity' in r) || r.severity !== 'info'
