@@ -44,6 +44,10 @@ const IN_PROGRESS = /(\.part|\.tmp|\.crswap|\.crdownload|~)$/i;
 
 /** Caps on what one unit may bring along (the module itself has the Inbox's caps). */
 export const AGENT_LIMITS = {
+  /** A bundle, module, zip or signature file (the Inbox refuses a drop over 2 GiB in all). */
+  fileBytes: 1024 * 1024 * 1024,
+  /** Units taken in per poll; the rest wait for the next (the page stays responsive). */
+  unitsPerPoll: 16,
   stdinBytes: 16 * 1024 * 1024,
   inputFiles: 100,
   inputBytes: 64 * 1024 * 1024

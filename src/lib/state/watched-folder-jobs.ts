@@ -53,7 +53,12 @@ export async function openFolders(root: FileSystemDirectoryHandle): Promise<Fold
 }
 
 export async function bytesOf(dir: FileSystemDirectoryHandle, name: string): Promise<Uint8Array> {
-  return new Uint8Array(await (await readFile(dir, name)).arrayBuffer());
+  const file = await readFile(dir, name);
+  if (file.size > AGENT_LIMITS.fileBytes)
+    throw new Error(
+      `${name} is ${formatBytes(file.size)}; files in the watched folder are limited to ${formatBytes(AGENT_LIMITS.fileBytes)}.`
+    );
+  return new Uint8Array(await file.arrayBuffer());
 }
 
 /** The unit's stdin and input files, within AGENT_LIMITS (a refusal names the limit). */

@@ -7,6 +7,7 @@
  * progress is kept in IndexedDB, so a reload picks up where it stopped.
  */
 import {
+  AGENT_LIMITS,
   FINAL_STATUSES,
   fingerprint,
   planInbox,
@@ -262,8 +263,9 @@ export class WatchedFolder {
       if (now.get(name) !== this.#seen.get(name)) continue; // still being written, maybe
       await this.#refuseFile(dirs, name);
     }
-    for (const unit of units) {
-      if (!settled(unit, now, this.#seen)) continue;
+    for (const unit of units
+      .filter((u) => settled(u, now, this.#seen))
+      .slice(0, AGENT_LIMITS.unitsPerPoll)) {
       await this.#guard(unit.primary, async () =>
         this.#takeIn(dirs, await this.#claim(dirs, unit))
       );
