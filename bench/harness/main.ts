@@ -1,0 +1,24 @@
+/**
+ * The benchmark harness page: every page-side case by name, for scripts/bench.mjs to call through
+ * `window.nightcoreBench.run(name)`.
+ */
+import type { BenchCase, PageResult } from './measure';
+import { verifyCases } from './verify';
+
+const cases: Record<string, BenchCase> = { ...verifyCases };
+
+declare global {
+  interface Window {
+    nightcoreBench: { names: string[]; run(name: string): Promise<PageResult> };
+  }
+}
+
+window.nightcoreBench = {
+  names: Object.keys(cases),
+  run: async (name) => {
+    const bench = cases[name];
+    if (!bench) throw new Error(`no page benchmark named ${name}`);
+    return bench();
+  }
+};
+document.documentElement.dataset.ready = 'true';
