@@ -75,7 +75,7 @@ test('with notifications on, a bundle that needs review shows one notification t
   const request = page.getByTestId('request').first();
   await expect(request).toHaveAttribute('data-state', 'pending');
   const reviewLink = await request.getByTestId('request-review').getAttribute('href');
-  await expect.poll(() => shownNotifications(page)).toHaveLength(1);
+  await expect.poll(() => shownNotifications(page), { timeout: 15_000 }).toHaveLength(1);
   const [shown] = await shownNotifications(page);
   expect(shown?.title).toBe('A request needs review');
   expect(shown?.body).toBe('hello 1.0.0 is waiting for your decision.');
@@ -130,7 +130,7 @@ test('a name carrying HTML stays literal text in the notification body', async (
     }
   ]);
   await expect(page.getByTestId('request').first()).toHaveAttribute('data-state', 'pending');
-  await expect.poll(() => shownNotifications(page)).toHaveLength(1);
+  await expect.poll(() => shownNotifications(page), { timeout: 15_000 }).toHaveLength(1);
   const [shown] = await shownNotifications(page);
   expect(shown?.body).toBe(`${evil}.wasm is waiting for your decision.`);
   expect(shown?.title).toBe('A request needs review');
@@ -232,7 +232,9 @@ test('only the tab that took the request in notifies, and turning it off is audi
   await gotoReady(page, '/inbox');
   await pasteBundle(page, bundle);
   await expect(other.getByTestId('pending-count')).toHaveAttribute('data-count', '1');
-  await expect.poll(() => shownTitles(page)).toEqual(['A request needs review']);
+  await expect
+    .poll(() => shownTitles(page), { timeout: 15_000 })
+    .toEqual(['A request needs review']);
   await page.waitForTimeout(500);
   expect(await shownTitles(other)).toEqual([]);
 

@@ -48,6 +48,8 @@ export class Attention {
   permission = $state<NotificationPermissionState>('default');
   loaded = $state(false);
   busy = $state(false);
+  /** Why the last notification could not be shown (this tab), or null: shown on Settings. */
+  lastProblem = $state<string | null>(null);
   #channel: BroadcastChannel | null = null;
   #watching = false;
 
@@ -120,6 +122,7 @@ export class Attention {
         'serviceWorker' in navigator ? await navigator.serviceWorker.getRegistration() : undefined;
       if (registration?.active) {
         await registration.showNotification(notice.title, options);
+        this.lastProblem = null;
         return;
       }
       const notification = new Notification(notice.title, options);
@@ -128,8 +131,11 @@ export class Attention {
         notification.close();
         void goto(notice.url);
       });
-    } catch {
-      // A notification is a convenience: the request is queued and counted whatever happens here.
+      this.lastProblem = null;
+    } catch (error) {
+      // A notification is a convenience: the request is queued and counted whatever happens
+      // here; Settings says why it did not show.
+      this.lastProblem = error instanceof Error ? error.message : String(error);
     }
   }
 
