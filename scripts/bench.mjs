@@ -63,7 +63,8 @@ try {
       console.log(`error: ${error instanceof Error ? error.message : error}`);
       rows.push({
         ...base(target),
-        error: String(error instanceof Error ? error.message : error),
+        // One line: the table cell cannot hold a stack.
+        error: String(error instanceof Error ? error.message : error).split('\n')[0],
         pass: false
       });
     }
@@ -128,7 +129,9 @@ function base(target) {
     measuredAs: target.measuredAs,
     unit: target.unit,
     target: target.target,
-    kind: target.kind
+    kind: target.kind,
+    strict: target.strict === true,
+    stat: target.stat ?? 'median'
   };
 }
 

@@ -57,7 +57,7 @@ async function bundleOf(module: Uint8Array, seed: Uint8Array): Promise<Uint8Arra
     name: 'bench',
     version: '1.0.0',
     module: { sha256: await sha256Hex(module), size: module.length },
-    entry: '_start',
+    entry: 'command',
     capabilities: []
   };
   return createBundle({
