@@ -23,6 +23,7 @@ export async function timeline({ browser, appUrl }) {
         await audit.appendMany(
           Array.from({ length: 10_000 }, (_, k) => ({
             event: (done + k) % 3 === 0 ? 'run.finished' : 'settings.changed',
+            time: Date.now() - (total - done - k) * 1000,
             subject: (done + k) % 3 === 0 ? { runId: `run-${done + k}` } : {},
             details: { i: done + k, name: `record ${done + k}` }
           }))
@@ -32,6 +33,7 @@ export async function timeline({ browser, appUrl }) {
     }, RECORDS);
     const loads = [];
     const sinceOpen = [];
+    const boots = [];
     for (let i = 0; i < LOADS + 1; i++) {
       await page.goto(`${appUrl}/audit`);
       const marks = await page.evaluate(async () => {
@@ -39,7 +41,12 @@ export async function timeline({ browser, appUrl }) {
           const rows = performance.getEntriesByName('nightcore:audit-first-rows')[0];
           if (rows) {
             const open = performance.getEntriesByName('nightcore:audit-first-paint')[0];
-            return { rows: rows.startTime, open: open?.duration ?? null };
+            const opened = performance.getEntriesByName('nightcore:audit-open')[0];
+            return {
+              rows: rows.startTime,
+              open: open?.duration ?? null,
+              boot: opened?.startTime ?? null
+            };
           }
           await new Promise((r) => setTimeout(r, 10));
         }
@@ -49,6 +56,7 @@ export async function timeline({ browser, appUrl }) {
       if (i === 0) continue; // the first load after seeding warms the caches
       loads.push(marks.rows);
       if (marks.open !== null) sinceOpen.push(marks.open);
+      if (marks.boot !== null) boots.push(marks.boot);
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     return {
@@ -56,7 +64,8 @@ export async function timeline({ browser, appUrl }) {
       unit: 'ms',
       extra: {
         records: seeded.count,
-        'after the Audit view opened': `${median(sinceOpen)?.toFixed(0)} ms`,
+        'app start (navigation to the Audit view opening)': `${median(boots)?.toFixed(0)} ms`,
+        'Audit view opening to first rows': `${median(sinceOpen)?.toFixed(0)} ms`,
         seeding: `${(seeded.ms / 1000).toFixed(1)} s`
       }
     };
