@@ -1,8 +1,9 @@
 // compute-cold / compute-warm: a CPU-bound WASI command, SHA-256 of 64 MiB generated inside the
 // module (tests/fixtures/wasm/sha256-stdin.wasm `--generate 64`), through the app's runner in the
 // harness page against the same .wasm under Node's node:wasi, alternating.
-// cold: a fresh compile on both sides (the page drops its compiled module, so the worker
-//   re-hashes and compiles the bytes; Node calls WebAssembly.compile each time).
+// cold: a fresh compile on both sides, of bytes never seen before in the process (the fixture plus
+//   a custom section holding a random nonce), so no cache anywhere can hand back earlier code: the
+//   page's worker re-hashes and compiles them; Node calls WebAssembly.compile on them.
 // warm: repeated runs of one compiled module on both sides (the page's module cache posts the
 //   same WebAssembly.Module to each fresh worker; Node instantiates its one module again).
 // Times are start to exit: the page's from asking for a worker to the settled result, Node's from
@@ -11,11 +12,18 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
+import { randomBytes } from 'node:crypto';
 
 const BYTES = readFileSync(new URL('../../tests/fixtures/wasm/sha256-stdin.wasm', import.meta.url));
 const ARGS = ['sha256-stdin', '--generate', '64'];
 // tests/fixtures/wasm/README.md, reference digest for N = 64.
 const DIGEST = '601fc533f64b11042a9ae821c272064871306a99496652afb5758c8979d8834d';
+
+/** The same code in new bytes: a custom section `nonce` with 8 random bytes appended. */
+function withNonce(bytes) {
+  const section = Buffer.from([0x00, 14, 5, ...Buffer.from('nonce'), ...randomBytes(8)]);
+  return Buffer.concat([bytes, section]);
+}
 
 async function nodeRun(module, dir) {
   const out = join(dir, 'stdout');
@@ -23,7 +31,7 @@ async function nodeRun(module, dir) {
   let ms;
   try {
     const began = performance.now();
-    const compiled = module ?? (await WebAssembly.compile(BYTES));
+    const compiled = module ?? (await WebAssembly.compile(withNonce(BYTES)));
     const wasi = new WASI({
       version: 'preview1',
       args: ARGS,
