@@ -3,9 +3,10 @@
  * `window.nightcoreBench.run(name)`.
  */
 import type { BenchCase, PageResult } from './measure';
+import { runtimeCases } from './runtime';
 import { verifyCases } from './verify';
 
-const cases: Record<string, BenchCase> = { ...verifyCases };
+const cases: Record<string, BenchCase> = { ...verifyCases, ...runtimeCases };
 
 declare global {
   interface Window {

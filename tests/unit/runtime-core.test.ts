@@ -97,6 +97,22 @@ describe('runner core: outcomes', () => {
     expect(out.batches).toBeGreaterThan(0);
   });
 
+  it('output is copied once into batches that start at 64 KiB and double up to 1 MiB', async () => {
+    const { end, stdout, out } = await run('flood', {
+      capabilities: caps('args'),
+      args: ['flood', '4'],
+      limits: { ...grant().limits, memoryMiB: 16, outputBytes: 8 * 1024 * 1024 }
+    });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, stdoutBytes: 4 * 1024 * 1024 });
+    // Every byte arrives, in order: 1,024 lines of 63 `x` and a newline per 64 KiB.
+    expect(stdout).toBe(`${'x'.repeat(63)}\n`.repeat(65_536));
+    const sizes = out.stdout.map((b) => b.byteLength);
+    expect(sizes.slice(0, 4)).toEqual([65_536, 131_072, 262_144, 524_288]);
+    expect(Math.max(...sizes)).toBe(1024 * 1024);
+    // Each batch owns its buffer (it is transferred to the page): no view of guest memory.
+    for (const b of out.stdout) expect(b.buffer.byteLength).toBe(b.byteLength);
+  });
+
   it('a module importing outside WASI does not link', async () => {
     const { end } = await run('foreign-import');
     expect(end.status).toBe('trapped');

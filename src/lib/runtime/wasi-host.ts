@@ -27,7 +27,12 @@ import {
   REFUSED,
   type CapabilityGroup
 } from '$lib/core/wasm/capabilities';
-import { MAX_SCRATCH_ENTRIES, OUTPUT_BATCH_BYTES, OUTPUT_FLUSH_MS } from './limits';
+import {
+  MAX_SCRATCH_ENTRIES,
+  OUTPUT_BATCH_BYTES,
+  OUTPUT_FIRST_BATCH_BYTES,
+  OUTPUT_FLUSH_MS
+} from './limits';
 import type { RunGrant, ScratchFile } from './protocol';
 
 /** Thrown through the guest to end a run from a host call; never seen by the guest. */
@@ -81,13 +86,40 @@ class CappedOutput extends Fd {
     this.budget.write(this.stream, data);
     return { ret: defs.ERRNO_SUCCESS, nwritten: data.byteLength };
   }
+  /**
+   * fd_write straight from guest memory (the host's fast path): the shim would first copy each
+   * iovec into a fresh ArrayBuffer, and in a Chromium worker allocating buffers is what bounds
+   * output throughput (docs/performance.md, output).
+   */
+  writeIovecs(memory: ArrayBuffer, iovs: number, count: number, nwrittenPtr: number): number {
+    const view = new DataView(memory);
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const ptr = view.getUint32(iovs + i * 8, true);
+      const len = view.getUint32(iovs + i * 8 + 4, true);
+      if (ptr + len > memory.byteLength) return defs.ERRNO_FAULT;
+      this.budget.write(this.stream, new Uint8Array(memory, ptr, len));
+      total += len;
+    }
+    view.setUint32(nwrittenPtr, total, true);
+    return defs.ERRNO_SUCCESS;
+  }
 }
 
+/**
+ * The output cap shared by stdout and stderr, and the batching towards the page: bytes are copied
+ * once, from the guest's memory into a batch buffer (OUTPUT_FIRST_BATCH_BYTES, doubling up to
+ * OUTPUT_BATCH_BYTES while batches fill), sent (transferred) when full, when the stream changes,
+ * or OUTPUT_FLUSH_MS after the last send.
+ */
 class OutputBudget {
   used = 0;
   counts = { stdout: 0, stderr: 0 };
   truncated = false;
-  #pending: { stream: OutputStream; parts: Uint8Array[]; bytes: number } | null = null;
+  #batch: Uint8Array | null = null;
+  #batchSize = OUTPUT_FIRST_BATCH_BYTES;
+  #length = 0;
+  #stream: OutputStream = 'stdout';
   #lastFlush = performance.now();
 
   constructor(
@@ -95,51 +127,48 @@ class OutputBudget {
     private readonly sink: OutputSink
   ) {}
 
+  /** `data` may be a view of guest memory: it is copied before this returns. */
   write(stream: OutputStream, data: Uint8Array): void {
-    const room = this.cap - this.used;
-    const kept = data.byteLength <= room ? data : data.subarray(0, Math.max(0, room));
-    if (kept.byteLength > 0) {
-      this.used += kept.byteLength;
-      this.counts[stream] += kept.byteLength;
-      if (this.#pending && this.#pending.stream !== stream) this.flush();
-      this.#pending ??= { stream, parts: [], bytes: 0 };
-      // Copied: the shim hands a view that the next write may reuse.
-      this.#pending.parts.push(kept.slice());
-      this.#pending.bytes += kept.byteLength;
+    const kept = Math.min(data.byteLength, Math.max(0, this.cap - this.used));
+    if (kept > 0) {
+      this.used += kept;
+      this.counts[stream] += kept;
+      if (this.#length > 0 && this.#stream !== stream) this.flush();
+      this.#stream = stream;
+      for (let at = 0; at < kept;) {
+        // No bigger than what the cap still allows, so a small cap never allocates a full batch.
+        this.#batch ??= new Uint8Array(Math.min(this.#batchSize, this.cap - this.used + kept - at));
+        const n = Math.min(kept - at, this.#batch.byteLength - this.#length);
+        this.#batch.set(data.subarray(at, at + n), this.#length);
+        this.#length += n;
+        at += n;
+        if (this.#length === this.#batch.byteLength) this.flush();
+      }
     }
-    if (kept.byteLength < data.byteLength) {
+    if (kept < data.byteLength) {
       this.truncated = true;
       this.flush();
       throw new RunStop('output-cap', `Output passed the cap of ${this.cap} bytes.`);
     }
-    const now = performance.now();
-    if (
-      this.#pending &&
-      (this.#pending.bytes >= OUTPUT_BATCH_BYTES || now - this.#lastFlush >= OUTPUT_FLUSH_MS)
-    ) {
-      this.flush();
-    }
+    if (this.#length > 0 && performance.now() - this.#lastFlush >= OUTPUT_FLUSH_MS) this.flush();
   }
 
   flush(): void {
     this.#lastFlush = performance.now();
-    const pending = this.#pending;
-    this.#pending = null;
-    if (!pending) return;
-    const bytes =
-      pending.parts.length === 1 ? pending.parts[0]! : concat(pending.parts, pending.bytes);
-    this.sink(pending.stream, bytes);
+    const batch = this.#batch;
+    const length = this.#length;
+    if (!batch || length === 0) return;
+    this.#length = 0;
+    if (length === batch.byteLength) {
+      // Full: hand the buffer itself over (it is transferred) and start a new one next write.
+      this.#batch = null;
+      this.#batchSize = Math.min(this.#batchSize * 2, OUTPUT_BATCH_BYTES);
+      this.sink(this.#stream, batch);
+    } else {
+      // Partial: send a copy and keep filling the same buffer.
+      this.sink(this.#stream, batch.slice(0, length));
+    }
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /** The read-only input tree: creating, linking or removing entries fails with EROFS. */
@@ -283,6 +312,8 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
         const oflags = a[4]!;
         if (oflags & defs.OFLAGS_CREAT) return defs.ERRNO_NOSPC;
       }
+      const out = name === 'fd_write' ? shim.fds[a[0]!] : undefined;
+      if (out instanceof CappedOutput) return out.writeIovecs(memory(), a[1]!, a[2]!, a[3]!);
       try {
         return (fn as (...x: number[]) => unknown)(...a);
       } catch (error) {

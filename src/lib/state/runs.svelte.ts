@@ -14,7 +14,8 @@ import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
 import { startRun, type RunHandle, type RunResult } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
-import type { InputFile, PreparedModule, RunGrant } from '$lib/runtime/protocol';
+import { compiledModule, rememberCompiled } from '$lib/runtime/module-cache';
+import type { InputFile, RunGrant } from '$lib/runtime/protocol';
 import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
 import type { RunStatus } from '$lib/core/run-status';
 import { auditLog } from './audit-log.svelte';
@@ -161,8 +162,7 @@ export class RunsState {
       // A module compiled before from the same approved bytes under the same memory cap runs
       // as is (V8 keeps its optimized code); otherwise the worker re-hashes and compiles the
       // stored bytes, off this thread.
-      const cacheKey = `${request.moduleSha256}:${grant.limits.memoryMiB}`;
-      const cached = compiled.get(cacheKey) ?? null;
+      const cached = compiledModule(request.moduleSha256, grant.limits.memoryMiB);
       const stored = cached ? null : await getModule(db, request.moduleSha256);
       if (!cached && !stored) {
         return void (await this.#end(run, {
@@ -190,7 +190,8 @@ export class RunsState {
       );
       const result = await run.handle.done;
       const prepared = result.prepared ?? cached;
-      if (result.prepared) remember(cacheKey, result.prepared);
+      if (result.prepared)
+        rememberCompiled(request.moduleSha256, grant.limits.memoryMiB, result.prepared);
       await this.#end(
         run,
         fromResult(result),
@@ -367,16 +368,6 @@ function fromResult(
     refusedCalls: end?.refusedCalls ?? {},
     files: end?.files ?? []
   };
-}
-
-/** Compiled modules by approved SHA-256 and memory cap, most recent last. */
-const compiled = new Map<string, PreparedModule>();
-const MAX_COMPILED = 16;
-
-function remember(key: string, prepared: PreparedModule): void {
-  compiled.delete(key);
-  compiled.set(key, prepared);
-  if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
 }
 
 export const runsState = new RunsState();
