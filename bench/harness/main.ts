@@ -2,10 +2,11 @@
  * The benchmark harness page: every page-side case by name, for scripts/bench.mjs to call through
  * `window.nightcoreBench.run(name)`.
  */
+import { auditCases } from './audit';
 import type { BenchCase, PageResult } from './measure';
 import { verifyCases } from './verify';
 
-const cases: Record<string, BenchCase> = { ...verifyCases };
+const cases: Record<string, BenchCase> = { ...verifyCases, ...auditCases };
 
 declare global {
   interface Window {
