@@ -28,4 +28,12 @@ declare var crypto: {
 
 declare namespace WebAssembly {
   function validate(bytes: CoreBufferSource): boolean;
+  // Synchronous compile and instantiate, for core's small BLAKE2b module (core/digest.ts).
+  class Module {
+    constructor(bytes: CoreBufferSource);
+  }
+  class Instance {
+    constructor(module: Module, imports: object);
+    readonly exports: Record<string, unknown>;
+  }
 }
