@@ -28,12 +28,9 @@ declare var crypto: {
 
 declare namespace WebAssembly {
   function validate(bytes: CoreBufferSource): boolean;
-  // Synchronous compile and instantiate, for core's small BLAKE2b module (core/digest.ts).
-  class Module {
-    constructor(bytes: CoreBufferSource);
-  }
-  class Instance {
-    constructor(module: Module, imports: object);
-    readonly exports: Record<string, unknown>;
-  }
+  // Compile and instantiate, for core's BLAKE2b module (core/digest.ts).
+  function instantiate(
+    bytes: CoreBufferSource,
+    imports: object
+  ): Promise<{ instance: { readonly exports: Record<string, unknown> } }>;
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { blake2b512, blake2b512Js, blake2bBackend } from '../../src/lib/core/digest';
+import { blake2b512, blake2b512Js, blake2bBackend, blake2bReady } from '../../src/lib/core/digest';
 import { toHex } from '../../src/lib/core/bytes';
 
 describe('BLAKE2b-512 (WebAssembly)', () => {
-  it('runs as WebAssembly in Node (as in the browser)', () => {
+  it('runs as WebAssembly in Node (as in the browser) once ready', async () => {
+    await blake2bReady();
     expect(blake2bBackend()).toBe('wasm');
   });
 
