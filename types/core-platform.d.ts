@@ -28,4 +28,9 @@ declare var crypto: {
 
 declare namespace WebAssembly {
   function validate(bytes: CoreBufferSource): boolean;
+  // Compile and instantiate, for core's BLAKE2b module (core/digest.ts).
+  function instantiate(
+    bytes: CoreBufferSource,
+    imports: object
+  ): Promise<{ instance: { readonly exports: Record<string, unknown> } }>;
 }

@@ -2,11 +2,12 @@
  * The benchmark harness page: every page-side case by name, for scripts/bench.mjs to call through
  * `window.nightcoreBench.run(name)`.
  */
+import { auditCases } from './audit';
 import type { BenchCase, PageResult } from './measure';
 import { runtimeCases } from './runtime';
 import { verifyCases } from './verify';
 
-const cases: Record<string, BenchCase> = { ...verifyCases, ...runtimeCases };
+const cases: Record<string, BenchCase> = { ...verifyCases, ...runtimeCases, ...auditCases };
 
 declare global {
   interface Window {

@@ -38,6 +38,11 @@ interface Base64Native {
   ) => Uint8Array;
 }
 interface Base64NativeProto {
+  setFromBase64?: (
+    this: Uint8Array,
+    text: string,
+    options?: { alphabet?: 'base64' | 'base64url'; lastChunkHandling?: 'strict' }
+  ) => { read: number; written: number };
   toBase64?: (
     this: Uint8Array,
     options?: { alphabet?: 'base64' | 'base64url'; omitPadding?: boolean }
@@ -49,6 +54,7 @@ interface Base64NativeProto {
 const STD_B64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const nativeFromBase64 = (Uint8Array as unknown as Base64Native).fromBase64;
 const nativeToBase64 = (Uint8Array.prototype as unknown as Base64NativeProto).toBase64;
+const nativeSetFromBase64 = (Uint8Array.prototype as unknown as Base64NativeProto).setFromBase64;
 const nodeBuffer = (globalThis as unknown as Base64Host).Buffer;
 
 /**
@@ -57,6 +63,8 @@ const nodeBuffer = (globalThis as unknown as Base64Host).Buffer;
  * one accepted text). Uses the native decoder where there is one (fast for 10 MiB modules).
  */
 export function fromBase64(text: string, what = 'base64'): Uint8Array {
+  const fast = fromBase64Native(text);
+  if (fast !== null) return fast;
   if (text.length % 4 !== 0 || !STD_B64_RE.test(text)) {
     throw new DecodeError(`${what}: not standard padded base64`);
   }
@@ -79,6 +87,31 @@ export function fromBase64(text: string, what = 'base64'): Uint8Array {
     throw new DecodeError(`${what}: non-canonical base64 (unused bits are not zero)`);
   }
   return bytes;
+}
+
+/**
+ * The fast path for canonical input (Chromium: a 10 MiB module in about half the time of
+ * fromBase64 plus the regex): decode straight into an array of the exact size the text implies.
+ * The native decoder checks the alphabet, the padding and the unused bits (strict); it skips ASCII
+ * whitespace, but then it writes fewer bytes than the length implies (whitespace takes at least 4
+ * of the characters counted), so `written` being exactly that size rules whitespace out. Null
+ * when there is no native decoder or the text is not canonical: the slow path then says why.
+ */
+function fromBase64Native(text: string): Uint8Array | null {
+  if (!nativeSetFromBase64 || text.length % 4 !== 0) return null;
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const size = (text.length / 4) * 3 - pad;
+  if (size < 0) return null;
+  const out = new Uint8Array(size);
+  try {
+    const { read, written } = nativeSetFromBase64.call(out, text, {
+      alphabet: 'base64',
+      lastChunkHandling: 'strict'
+    });
+    return read === text.length && written === size ? out : null;
+  } catch {
+    return null;
+  }
 }
 
 const B64URL_RE = /^[A-Za-z0-9_-]*$/;

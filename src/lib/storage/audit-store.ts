@@ -2,12 +2,14 @@
  * The audit log in IndexedDB: append-only, hash-chained, with a Merkle compact range stored on
  * every row and signed checkpoints every CHECKPOINT_EVERY records.
  *
- * Appends are serialized across tabs with a Web Lock, and inside it the head is re-read, so two
- * tabs can never both extend the same head. Each row is written with add(), never put(): even a
- * writer that bypassed the lock could not overwrite a sequence number. Hashes are computed before
- * the write transaction opens (awaiting other work inside a transaction commits it early).
+ * An append reads the head and adds the record after it in one readwrite transaction, which
+ * IndexedDB runs alone over the audit store (whatever the tab), so two tabs can never both extend
+ * the same head. Each row is written with add(), never put(): nothing can overwrite a sequence
+ * number. Hashing inside that transaction is synchronous (awaiting other work inside a
+ * transaction commits it early); signing a checkpoint happens after it commits.
  */
 import { fromHex, toHex } from '$lib/core/bytes';
+import { hashFromHex } from '$lib/core/audit/digest';
 import { appendLeaf, leafHash, rangeRoot, type CompactRange } from '$lib/core/audit/merkle';
 import { verifyChain } from '$lib/core/audit/chain';
 import { createRecord, type AuditRecordInput } from '$lib/core/audit/record';
@@ -62,46 +64,56 @@ export class AuditStore {
 
   /** Appends one record after the current head, whichever tab wrote it. */
   async append(input: AuditRecordInput): Promise<AuditRow> {
-    const row = await withLock(AUDIT_LOCK, async () => {
-      const head = await this.head();
-      const record = createRecord(head ? { seq: head.seq, hash: head.hash } : null, input);
-      const range = appendLeaf(head?.range ?? EMPTY_RANGE, leafHash(fromHex(record.hash)));
-      const row: AuditRow = { ...record, range };
-      await this.db.add('audit', row);
-      if ((row.seq + 1) % CHECKPOINT_EVERY === 0) await this.#saveCheckpoint(row);
-      return row;
-    });
-    this.#channel?.postMessage({ type: 'appended', seq: row.seq });
-    return row;
+    const [row] = await this.#extend([input]);
+    this.#channel?.postMessage({ type: 'appended', seq: row!.seq });
+    return row!;
   }
 
   /**
-   * Appends many records in one lock and one transaction (imports, and seeding large logs in
-   * tests and benchmarks). All or nothing: a failure leaves the log as it was.
+   * Appends many records in one transaction (imports, and seeding large logs in tests and
+   * benchmarks). All or nothing: a failure leaves the log as it was.
    */
   async appendMany(inputs: readonly AuditRecordInput[]): Promise<number> {
     if (inputs.length === 0) return 0;
-    const last = await withLock(AUDIT_LOCK, async () => {
-      const head = await this.head();
-      let previous = head ? { seq: head.seq, hash: head.hash } : null;
-      let range = head?.range ?? EMPTY_RANGE;
-      const rows: AuditRow[] = [];
+    const rows = await this.#extend(inputs);
+    this.#channel?.postMessage({ type: 'appended', seq: rows[rows.length - 1]!.seq });
+    return inputs.length;
+  }
+
+  /**
+   * Reads the head and adds the records after it in ONE readwrite transaction. IndexedDB never
+   * runs two readwrite transactions over the same store at once, in any tab, so the head cannot
+   * move between the read and the adds: a second writer's transaction waits and then chains after
+   * this one (this is what the Web Lock around the append did; the transaction alone costs one
+   * round trip to the database instead of three). Records are hashed synchronously between the
+   * read and the adds, so the transaction cannot commit early; add() never overwrites a seq.
+   */
+  async #extend(inputs: readonly AuditRecordInput[]): Promise<AuditRow[]> {
+    const tx = this.db.transaction('audit', 'readwrite');
+    const head = (await tx.store.openCursor(null, 'prev'))?.value ?? null;
+    let previous = head ? { seq: head.seq, hash: head.hash } : null;
+    let range = head?.range ?? EMPTY_RANGE;
+    const rows: AuditRow[] = [];
+    try {
       for (const input of inputs) {
         const record = createRecord(previous, input);
         range = appendLeaf(range, leafHash(fromHex(record.hash)));
         rows.push({ ...record, range });
         previous = { seq: record.seq, hash: record.hash };
       }
-      const tx = this.db.transaction('audit', 'readwrite');
-      await Promise.all([...rows.map((row) => tx.store.add(row)), tx.done]);
-      const checkpointRows = rows.filter((row) => (row.seq + 1) % CHECKPOINT_EVERY === 0);
-      const lastRow = rows[rows.length - 1]!;
-      // One checkpoint for the batch (at its end) instead of one per CHECKPOINT_EVERY rows.
-      if (checkpointRows.length > 0) await this.#saveCheckpoint(lastRow);
-      return lastRow;
-    });
-    this.#channel?.postMessage({ type: 'appended', seq: last.seq });
-    return inputs.length;
+    } catch (error) {
+      tx.abort();
+      await tx.done.catch(() => undefined);
+      throw error;
+    }
+    await Promise.all([...rows.map((row) => tx.store.add(row)), tx.done]);
+    // One checkpoint per call, at its end, when it crossed a multiple of CHECKPOINT_EVERY.
+    const lastRow = rows[rows.length - 1]!;
+    const firstSeq = rows[0]!.seq;
+    const crossed =
+      Math.floor((lastRow.seq + 1) / CHECKPOINT_EVERY) > Math.floor(firstSeq / CHECKPOINT_EVERY);
+    if (crossed) await this.#saveCheckpoint(lastRow);
+    return rows;
   }
 
   /** A signed checkpoint of the log as it is now (none for an empty log). */
@@ -157,13 +169,24 @@ export class AuditStore {
     let range = anchor?.range ?? EMPTY_RANGE;
     const checkpoints = new Map((await this.db.getAll('checkpoints')).map((c) => [c.size, c]));
     let count = 0;
+    // The next batch is read while this one is hashed: reading rows out of IndexedDB (a round
+    // trip to the browser's database process) and hashing them (JS on this thread) overlap.
+    let next = this.rows(from, from + VERIFY_BATCH - 1);
     for (let start = from; ; start += VERIFY_BATCH) {
-      const batch = await this.rows(start, start + VERIFY_BATCH - 1);
+      const batch = await next;
       if (batch.length === 0) break;
+      next =
+        batch.length < VERIFY_BATCH
+          ? Promise.resolve([])
+          : this.rows(start + VERIFY_BATCH, start + 2 * VERIFY_BATCH - 1);
+      // A failure below returns with `next` in flight; its rows are simply dropped.
+      next.catch(() => undefined);
       const chain = verifyChain(batch, previous);
       if (!chain.ok) return { ok: false, seq: chain.seq, reason: chain.reason, from };
       for (const row of batch) {
-        range = appendLeaf(range, leafHash(fromHex(row.hash)));
+        // hashFromHex: verifyChain has just checked row.hash is 64 lowercase hex (table lookup,
+        // not the general regex-and-parseInt fromHex).
+        range = appendLeaf(range, leafHash(hashFromHex(row.hash)));
         if (!sameRange(range, row.range)) {
           return {
             ok: false,

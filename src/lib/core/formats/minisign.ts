@@ -11,7 +11,7 @@
  * Both signatures must verify under the same pinned key; an altered trusted comment is refused.
  */
 import { concatBytes, toBase64, utf8 } from '../bytes';
-import { blake2b512 } from '../digest';
+import { blake2b512, blake2bReady } from '../digest';
 import { sign, verifyStrict } from '../ed25519';
 import { reason, type DetachedVerification, type Reason, type TrustedKey } from '../verdict';
 import {
@@ -133,6 +133,7 @@ export async function verifyMinisign(
   const parsed = parseMinisign(signature);
   if (!parsed.ok) return detachedResult('minisign', [], parsed.reasons, []);
   const sig = parsed.value;
+  if (sig.algorithm === 'ED') await blake2bReady();
   const signed = sig.algorithm === 'ED' ? blake2b512(message) : message;
   const globalMessage = concatBytes(sig.signature, sig.trustedCommentBytes);
   const outcome = verifyByKeyNumber('minisign', sig.keyNumber, keys, (key) => {
@@ -192,6 +193,7 @@ export async function signMinisign(
     MINISIGN_COMMENT_MAX_BYTES - UNTRUSTED_COMMENT_PREFIX.length - 2,
     'untrustedComment'
   );
+  if (!legacy) await blake2bReady();
   const sig = sign(legacy ? message : blake2b512(message), seed);
   const global = sign(concatBytes(sig, utf8(trusted)), seed);
   const alg = utf8(legacy ? 'Ed' : 'ED');
