@@ -151,6 +151,8 @@ test('each attack is rejected or flagged with its reason code on the request', a
   await card.getByTestId('key-confirm').click();
   await expect(card).toHaveAttribute('data-trust', 'revoked');
   await gotoReady(page, '/inbox');
+  // The queue loads after the page does: count it only once it is there (paste counts first).
+  await expect(page.getByTestId('request')).toHaveCount(cases.length);
   await paste(page, w.text('good.ncb'));
   await expect(latest(page)).toHaveAttribute('data-state', 'rejected');
   await expect(latest(page)).toContainText('signature.revoked');
