@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { alterStoredModules, auditRecords, gotoReady } from './helpers';
 import {
   FIXTURES,
+  allowFiles,
   approveBundle,
   cliWorkspace,
   pinKey,
@@ -254,21 +255,6 @@ test('module bytes altered in IndexedDB after approval are refused, not run', as
   await expect(hello).toContainText('changed after approval');
   await expect(hello.getByTestId('run-stdout')).toHaveText('');
 });
-
-/** Lets the policy allow the file-system capabilities (through the JSON view). */
-async function allowFiles(page: Page) {
-  await gotoReady(page, '/policy');
-  const json = page.getByTestId('policy-json');
-  await expect(json).not.toHaveValue('');
-  const policy = JSON.parse(await json.inputValue());
-  policy.allowedCapabilities = [...policy.allowedCapabilities, 'fs-read', 'fs-write'];
-  await json.fill(JSON.stringify(policy, null, 2));
-  await page.getByTestId('policy-save').click();
-  await expect(page.getByTestId('policy-version').first()).not.toHaveAttribute(
-    'data-version',
-    'default'
-  );
-}
 
 test('fs-read mounts picked files read-only; fs-write scratch files download after the run', async ({
   page

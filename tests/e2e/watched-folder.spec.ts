@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRecords, gotoReady } from './helpers';
-import { cliWorkspace, pinKey, type Workspace } from './workspace';
+import { allowFiles, cliWorkspace, pinKey, type Workspace } from './workspace';
 
 /** Writes a file under the private `agent/` folder (creating folders on the way). */
 async function put(page: Page, path: string, text: string) {
@@ -231,22 +231,6 @@ test('bundles that need review wait, survive a reload, and complete after approv
     'read-file.ncb.input'
   ]);
 });
-
-/** Lets the policy allow the file-system capabilities (through the JSON view of the Policy page). */
-async function allowFiles(page: Page) {
-  await gotoReady(page, '/policy');
-  const json = page.getByTestId('policy-json');
-  await expect(json).not.toHaveValue('');
-  const policy = JSON.parse(await json.inputValue());
-  // read-file asks for both (its create test); the grant mounts inputs read-only regardless.
-  policy.allowedCapabilities = [...policy.allowedCapabilities, 'fs-read', 'fs-write'];
-  await json.fill(JSON.stringify(policy, null, 2));
-  await page.getByTestId('policy-save').click();
-  await expect(page.getByTestId('policy-version').first()).not.toHaveAttribute(
-    'data-version',
-    'default'
-  );
-}
 
 test('pausing the auto lane holds new bundles from the folder; resuming runs them', async ({
   page

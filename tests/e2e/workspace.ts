@@ -79,3 +79,18 @@ export async function runReady(page: Page, name: string) {
   await page.getByTestId('run-ready').filter({ hasText: name }).getByTestId('run-start').click();
   return page.getByTestId('run').filter({ hasText: name }).first();
 }
+
+/** Lets the policy allow the file-system capabilities (fs-read, fs-write) through its JSON view. */
+export async function allowFiles(page: Page) {
+  await gotoReady(page, '/policy');
+  const json = page.getByTestId('policy-json');
+  await expect(json).not.toHaveValue('');
+  const policy = JSON.parse(await json.inputValue());
+  policy.allowedCapabilities = [...policy.allowedCapabilities, 'fs-read', 'fs-write'];
+  await json.fill(JSON.stringify(policy, null, 2));
+  await page.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policy-version').first()).not.toHaveAttribute(
+    'data-version',
+    'default'
+  );
+}
