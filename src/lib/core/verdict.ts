@@ -20,7 +20,8 @@ export type ReasonArea =
   | 'tenant'
   | 'wasm'
   | 'audit'
-  | 'receipt';
+  | 'receipt'
+  | 'backup';
 
 export type ReasonCode = `${ReasonArea}.${string}`;
 
