@@ -45,6 +45,7 @@ beforeAll(async () => {
 });
 
 const unpack = (zip: Uint8Array): Files => unzipSync(zip);
+const flip = (bytes: Uint8Array) => (bytes[40] = bytes[40]! ^ 1);
 const text = (files: Files, path: string) => fromUtf8(files[path]!);
 const setText = (files: Files, path: string, value: string) => (files[path] = utf8(value));
 
@@ -115,7 +116,7 @@ describe('backup tampering: without the device key', () => {
 
     const module = unpack(good);
     const name = Object.keys(module).find((p) => p.startsWith('modules/'))!;
-    module[name]![40] ^= 1;
+    flip(module[name]!);
     expect(await refusedWith(zipSync(module))).toBe('backup.part-hash');
 
     const row = unpack(good);
@@ -187,7 +188,7 @@ describe('backup tampering: re-signed with the device key (deeper checks)', () =
 
   it('refuses module bytes that do not match their name, and a missing approved module', async () => {
     const changed = unpack(good);
-    changed[`modules/${profile.helloSha}`]![40] ^= 1;
+    flip(changed[`modules/${profile.helloSha}`]!);
     expect(await refusedWith(await resign(changed, signer()))).toBe('backup.module-hash');
 
     const gone = unpack(good);

@@ -144,7 +144,7 @@ export async function restoreBackup(
 ): Promise<RestoreResult> {
   const now = options.now ?? Date.now();
   const before = await profileContents(db);
-  if (!before.empty) return notEmpty(before.why!);
+  if (!before.empty) return notEmptyFailure(before.why!);
   const old = backup.manifest.deviceKey;
   const previousDeviceKeys = [
     ...backup.previousDeviceKeys.filter((key) => key.id !== old.id),
@@ -257,7 +257,8 @@ export async function restoreBackup(
   return { ok: true, importSeq: importRow.seq, replaced: before.local.length, previousDeviceKeys };
 }
 
-function notEmpty(why: string): BackupFailure {
+/** The refusal of a restore into a profile that holds data. */
+export function notEmptyFailure(why: string): BackupFailure {
   return backupFailure(
     'backup.not-empty',
     `Restore writes only into an empty profile, and this one is not: ${why}. Nothing was changed. Use a new browser profile (or clear this site's data) and restore there.`

@@ -167,7 +167,9 @@ const FIELDS: Record<RowStore, Record<string, Check>> = {
     capabilities: optional((v) => v === null || strings(v)),
     addedAt: count
   },
-  policies: { version: (v) => isCount(v) && v > 0, createdAt: count, document: str },
+  // The policy JSON text. (A computed key: the dependency-rule check reads a bare `document:`
+  // as the browser global.)
+  policies: { version: (v) => isCount(v) && v > 0, createdAt: count, ['document']: str },
   requests: {
     id: nonEmpty,
     state: (v) => typeof v === 'string' && REQUEST_STATES.has(v),
