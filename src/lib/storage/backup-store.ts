@@ -9,8 +9,7 @@
  *   transaction; the audit.import record that links the old device key and the imported chain
  *   head is part of the same transaction, so no restored profile exists without it.
  */
-import { toBase64 } from '$lib/core/bytes';
-import { fromHex } from '$lib/core/bytes';
+import { fromHex, toBase64 } from '$lib/core/bytes';
 import { appendLeaf, leafHash } from '$lib/core/audit/merkle';
 import { createRecord, type AuditRecord } from '$lib/core/audit/record';
 import type { JsonObject } from '$lib/core/json';
@@ -24,7 +23,8 @@ import {
 import { encodePreviousDeviceKeys, type PreviousDeviceKey, type Row } from '$lib/core/backup/rows';
 import type { ParsedBackup } from '$lib/core/backup/read';
 import type { BackupInput, BackupModule } from '$lib/core/backup/write';
-import { STORE_NAMES, type NightCoreDatabase } from './db';
+import type { IDBPTransaction } from 'idb';
+import { STORE_NAMES, type NightCoreDB, type NightCoreDatabase, type StoreName } from './db';
 import type { DeviceKey } from './device-key';
 import type { AuditRow, MetaRow, ModuleRow } from './records';
 import { moduleBytes } from './requests-store';
@@ -105,13 +105,21 @@ export interface ProfileContents {
 /** Whether a restore may write here: no data, only the records a fresh profile makes itself. */
 export async function profileContents(db: NightCoreDatabase): Promise<ProfileContents> {
   const tx = db.transaction([...DATA_STORES, 'audit'], 'readonly');
+  const contents = await readContents(tx);
+  await tx.done;
+  return contents;
+}
+
+type ContentsTx = IDBPTransaction<NightCoreDB, StoreName[], IDBTransactionMode>;
+
+/** The emptiness check, inside the caller's transaction (only IDB requests are awaited). */
+async function readContents(tx: ContentsTx): Promise<ProfileContents> {
   const counts = await Promise.all(DATA_STORES.map((store) => tx.objectStore(store).count()));
   const auditCount = await tx.objectStore('audit').count();
   const local =
     auditCount <= MAX_BOOTSTRAP_RECORDS
       ? await tx.objectStore('audit').getAll()
       : ([] as AuditRow[]);
-  await tx.done;
   const held = DATA_STORES.map((store, i) => [store, counts[i] ?? 0] as const).filter(
     ([, n]) => n > 0
   );
@@ -135,6 +143,11 @@ export type RestoreResult =
  * Writes a verified backup into this (empty) profile, all or nothing. `device` is this profile's
  * own device key (the backup's cannot be carried: its private half never left the old browser).
  * `asBlob` stores module bytes as Blobs, as the app does (Node tests pass false).
+ *
+ * Emptiness is decided inside the write transaction, so nothing another tab writes can slip in
+ * between the check and the writes. The profile's own records (its device key's creation, a
+ * refused attempt, or a record written by this very click) are read there too and kept in the
+ * audit.import record, which is hashed synchronously in the transaction, as AuditStore does.
  */
 export async function restoreBackup(
   db: NightCoreDatabase,
@@ -143,61 +156,34 @@ export async function restoreBackup(
   options: { now?: number; asBlob?: boolean } = {}
 ): Promise<RestoreResult> {
   const now = options.now ?? Date.now();
-  const before = await profileContents(db);
-  if (!before.empty) return notEmptyFailure(before.why!);
   const old = backup.manifest.deviceKey;
   const previousDeviceKeys = [
     ...backup.previousDeviceKeys.filter((key) => key.id !== old.id),
     { ...old, retiredAt: now }
   ];
   const head = backup.audit.at(-1)!;
-  const details: JsonObject = {
-    kind: 'backup',
-    result: 'restored',
-    format: BACKUP_FORMAT,
-    created: backup.manifest.created,
-    app: backup.manifest.app,
-    previousDeviceKey: { id: old.id, name: old.name, publicKey: toBase64(old.publicKey) },
-    deviceKey: { id: device.id, name: device.name, publicKey: toBase64(device.publicKey) },
-    importedHead: { seq: head.seq, hash: head.hash },
-    importedRecords: backup.audit.length,
-    checkpoint: { size: backup.checkpoint.size, root: backup.checkpoint.root },
-    counts: { ...backup.summary.counts },
-    // The fresh profile's own few records (its device key's creation, refused attempts) give way
-    // to the restored log; they are kept here, in the record that replaced them.
-    replaced: before.local.map((row) => ({
-      seq: row.seq,
-      time: row.time,
-      event: row.event,
-      hash: row.hash,
-      details: row.details
-    }))
-  };
   const keyIds = old.id === device.id ? [old.id] : [old.id, device.id];
-  // Hashed before the transaction opens: awaiting anything else inside it would commit it early.
-  const record = createRecord(
-    { seq: head.seq, hash: head.hash },
-    { time: now, event: 'audit.import', subject: { keyIds }, details }
-  );
-  const importRow: AuditRow = {
-    ...record,
-    range: appendLeaf(head.range, leafHash(fromHex(record.hash)))
-  };
-  const localHead = before.local.at(-1) ?? null;
-
   const tx = db.transaction(STORE_NAMES, 'readwrite');
+  let importRow: AuditRow;
+  let replaced = 0;
   try {
-    // The same emptiness, inside the transaction: another tab may have written since.
-    const counts = await Promise.all(DATA_STORES.map((store) => tx.objectStore(store).count()));
-    const auditHead = (await tx.objectStore('audit').openCursor(null, 'prev'))?.value ?? null;
-    if (counts.some((n) => n > 0) || auditHead?.hash !== localHead?.hash) {
+    const before = await readContents(tx);
+    if (!before.empty) {
       tx.abort();
       await tx.done.catch(() => undefined);
-      return backupFailure(
-        'backup.profile-changed',
-        'This profile changed while the backup was being restored (another tab?); nothing was written. Try again.'
-      );
+      return notEmptyFailure(before.why!);
     }
+    replaced = before.local.length;
+    const record = createRecord(
+      { seq: head.seq, hash: head.hash },
+      {
+        time: now,
+        event: 'audit.import',
+        subject: { keyIds },
+        details: importDetails(backup, device, before.local)
+      }
+    );
+    importRow = { ...record, range: appendLeaf(head.range, leafHash(fromHex(record.hash))) };
     const writes: Promise<unknown>[] = [
       tx.objectStore('audit').clear(),
       tx.objectStore('checkpoints').clear(),
@@ -254,7 +240,38 @@ export async function restoreBackup(
       `The browser refused to write the backup (${detail}); nothing was written.`
     );
   }
-  return { ok: true, importSeq: importRow.seq, replaced: before.local.length, previousDeviceKeys };
+  return { ok: true, importSeq: importRow.seq, replaced, previousDeviceKeys };
+}
+
+function importDetails(
+  backup: ParsedBackup,
+  device: DeviceKey,
+  local: readonly AuditRow[]
+): JsonObject {
+  const old = backup.manifest.deviceKey;
+  const head = backup.audit.at(-1)!;
+  return {
+    kind: 'backup',
+    result: 'restored',
+    format: BACKUP_FORMAT,
+    created: backup.manifest.created,
+    app: backup.manifest.app,
+    previousDeviceKey: { id: old.id, name: old.name, publicKey: toBase64(old.publicKey) },
+    deviceKey: { id: device.id, name: device.name, publicKey: toBase64(device.publicKey) },
+    importedHead: { seq: head.seq, hash: head.hash },
+    importedRecords: backup.audit.length,
+    checkpoint: { size: backup.checkpoint.size, root: backup.checkpoint.root },
+    counts: { ...backup.summary.counts },
+    // The fresh profile's own few records (its device key's creation, refused attempts) give way
+    // to the restored log; they are kept here, in the record that replaced them.
+    replaced: local.map((row) => ({
+      seq: row.seq,
+      time: row.time,
+      event: row.event,
+      hash: row.hash,
+      details: row.details
+    }))
+  };
 }
 
 /** The refusal of a restore into a profile that holds data. */

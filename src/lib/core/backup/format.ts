@@ -88,7 +88,6 @@ export type BackupCode =
   | 'backup.audit'
   | 'backup.checkpoint'
   | 'backup.not-empty'
-  | 'backup.profile-changed'
   | 'backup.write';
 
 export interface BackupFailure {
