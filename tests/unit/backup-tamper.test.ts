@@ -250,4 +250,20 @@ describe('backup tampering: re-signed with the device key (deeper checks)', () =
     setText(files, 'meta.jsonl', `${text(files, 'meta.jsonl')}{"name":"device-key","value":{}}\n`);
     expect(await refusedWith(await resign(files, signer()))).toBe('backup.row');
   });
+
+  it('refuses fields of the wrong shape that a page would trip over', async () => {
+    const cases: [string, string, string][] = [
+      ['runs.jsonl', '"status":"exited"', '"status":"<b>x</b>"'],
+      ['runs.jsonl', '"exitCode":0', '"exitCode":"0"'],
+      ['requests.jsonl', '"kind":"verified"', '"kind":"trusted"'],
+      ['requests.jsonl', '"fileName":"req-pending.ncb"', '"fileName":7'],
+      ['meta.jsonl', '"value":"auto"', '"value":"yolo"']
+    ];
+    for (const [path, from, to] of cases) {
+      const files = unpack(good);
+      expect(text(files, path), path).toContain(from);
+      setText(files, path, text(files, path).replace(from, to));
+      expect(await refusedWith(await resign(files, signer())), `${path} ${to}`).toBe('backup.row');
+    }
+  });
 });

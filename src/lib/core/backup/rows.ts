@@ -11,6 +11,7 @@ import { fromBase64, toBase64 } from '../bytes';
 import { isUsablePublicKey } from '../ed25519';
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../json';
 import { isCount, isHashHex } from '../audit/digest';
+import { RUN_STATUSES } from '../run-status';
 import { readDeviceKey } from './manifest';
 import {
   DATA_META_NAMES,
@@ -54,6 +55,8 @@ const REQUEST_STATES = new Set([
 ]);
 const ACTIONS = new Set(['approve', 'pin', 'deny', 'block']);
 const META_NAMES: ReadonlySet<string> = new Set(DATA_META_NAMES);
+const RUN_MODES: ReadonlySet<string> = new Set(['lockdown', 'review', 'auto']);
+const RUN_STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
 
 /** One row as its JSONL line (no newline). Throws TypeError for a value JSON cannot carry. */
 export function encodeRow(store: RowStore, row: Row): string {
@@ -153,6 +156,23 @@ const optional =
   (check: Check): Check =>
   (v) =>
     v === undefined || check(v);
+const orNull =
+  (check: Check): Check =>
+  (v) =>
+    v === null || check(v);
+const bool: Check = (v) => typeof v === 'boolean';
+const int: Check = (v) => Number.isSafeInteger(v);
+const array: Check = (v) => Array.isArray(v);
+const VERDICT_KINDS = new Set(['verified', 'rejected', 'unsigned', 'untrusted']);
+/** What the Inbox and Review pages read from a verdict: shaped so no page trips over it. */
+const verdict: Check = (v) =>
+  isJsonObject(v) &&
+  bool(v.ok) &&
+  typeof v.kind === 'string' &&
+  VERDICT_KINDS.has(v.kind) &&
+  array(v.reasons) &&
+  array(v.notes) &&
+  strings(v.signers);
 
 /** Required (and optional) fields per store and the checks on them. */
 const FIELDS: Record<RowStore, Record<string, Check>> = {
@@ -178,7 +198,13 @@ const FIELDS: Record<RowStore, Record<string, Check>> = {
     moduleSha256: hashOrEmpty,
     manifestSha256: hashOrNull,
     fileName: str,
-    verdict: object,
+    name: optional(orNull(str)),
+    version: optional(orNull(str)),
+    format: optional(str),
+    size: optional(orNull(count)),
+    verdict,
+    manifest: optional(orNull(object)),
+    policy: optional(object),
     decision: optional(object)
   },
   runs: {
@@ -187,9 +213,25 @@ const FIELDS: Record<RowStore, Record<string, Check>> = {
     moduleSha256: str,
     startedAt: count,
     endedAt: countOrNull,
+    outcome: optional(orNull(str)),
+    status: optional((v) => typeof v === 'string' && RUN_STATUS_SET.has(v)),
+    name: optional(orNull(str)),
+    version: optional(orNull(str)),
+    exitCode: optional(orNull(int)),
+    message: optional(orNull(str)),
+    runSha256: optional(hashOrNull),
+    limits: optional(object),
+    capabilities: optional(strings),
+    durationMs: optional(orNull((v) => typeof v === 'number' && v >= 0)),
+    peakMemoryBytes: optional(countOrNull),
+    stdoutBytes: optional(count),
+    stderrBytes: optional(count),
+    truncated: optional(bool),
     stdout: optional(base64),
     stderr: optional(base64),
-    files: optional(Array.isArray)
+    files: optional(array),
+    refusedCalls: optional(object),
+    receipt: optional(str)
   },
   checkpoints: {
     size: (v) => isCount(v) && v > 0,
@@ -256,6 +298,12 @@ function readRow(store: RowStore, value: JsonObject): Row | string {
   if (store === 'meta' && value.name === PREVIOUS_DEVICE_KEYS) {
     const keys = readPreviousDeviceKeys(value.value);
     if (typeof keys === 'string') return `previous-device-keys: ${keys}`;
+  } else if (store === 'meta') {
+    const ok =
+      value.name === 'run-mode'
+        ? typeof value.value === 'string' && RUN_MODES.has(value.value)
+        : typeof value.value === 'boolean';
+    if (!ok) return `${String(value.name)} holds a value that setting never has`;
   }
   return row;
 }
