@@ -299,3 +299,79 @@ test('restore into a profile that holds data is refused and changes nothing', as
   });
   await context.close();
 });
+
+test('a large profile (20,000 audit records, a 10 MiB module) round-trips; timings printed', async ({
+  page,
+  browser
+}) => {
+  test.setTimeout(300_000);
+  const records = 20_000;
+  await gotoReady(page, '/settings');
+  await auditReady(page);
+  const moduleSha = await page.evaluate(async (count) => {
+    type Audit = { appendMany(inputs: unknown[]): Promise<number> };
+    const audit = (window as unknown as { nightcoreAutomation: { audit: Audit } })
+      .nightcoreAutomation.audit;
+    const details = { note: 'seeded record for the large backup test' };
+    const batch = Array.from({ length: count }, (_, i) => ({
+      time: Date.now(),
+      event: 'intake',
+      subject: {},
+      details: { ...details, i }
+    }));
+    for (let i = 0; i < count; i += 5000) await audit.appendMany(batch.slice(i, i + 5000));
+    // Random bytes: they do not compress, so the file is as large as the module.
+    const bytes = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 65536) {
+      crypto.getRandomValues(bytes.subarray(i, i + 65536));
+    }
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    const sha = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('modules', 'readwrite');
+      const row = { sha256: sha, size: bytes.length, bytes: new Blob([bytes]), addedAt: 1 };
+      tx.objectStore('modules').put(row);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    return sha;
+  }, records);
+
+  let started = Date.now();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('backup-export').click()
+  ]);
+  await expect(page.getByTestId('backup-result')).toHaveAttribute('data-status', 'ok', {
+    timeout: 120_000
+  });
+  const exportMs = Date.now() - started;
+  const path = join(w?.dir ?? '/tmp', 'large.ncbackup');
+  await download.saveAs(path);
+
+  const fresh = await freshSettings(browser);
+  started = Date.now();
+  await chooseBackup(fresh.page, path);
+  const summary = fresh.page.getByTestId('backup-summary');
+  await expect(summary).toBeVisible({ timeout: 120_000 });
+  const verifyMs = Date.now() - started;
+  await expect(summary.locator('[data-store="audit"] td')).toHaveText(/^200\d\d$/);
+  started = Date.now();
+  await fresh.page.getByTestId('backup-restore-confirm').click();
+  await expect(fresh.page.getByTestId('backup-result')).toHaveAttribute('data-status', 'ok', {
+    timeout: 120_000
+  });
+  const restoreMs = Date.now() - started;
+  const restored = await profile(fresh.page);
+  expect(restored.modules).toEqual([{ sha256: moduleSha, actual: moduleSha }]);
+  const timings = { records, fileBytes: readFileSync(path).length, exportMs, verifyMs, restoreMs };
+  test.info().annotations.push({ type: 'timings', description: JSON.stringify(timings) });
+  console.log(`backup timings ${JSON.stringify(timings)}`);
+  await fresh.context.close();
+});
