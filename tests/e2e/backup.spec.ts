@@ -175,6 +175,13 @@ test('export a real profile, restore it into a new one: everything back, chain a
   await expect(summary.locator('[data-store="requests"] td')).toHaveText('3');
   await expect(summary.locator('[data-store="modules"] td')).toHaveText('3');
   await expect(summary.locator('[data-store="audit"] td')).toHaveText(String(inBackup));
+  // The summary (a 64-digit key id, a long file name) fits a phone's width.
+  await fresh.page.setViewportSize({ width: 360, height: 740 });
+  expect(
+    await fresh.page.evaluate(
+      () => document.documentElement.scrollWidth <= document.documentElement.clientWidth
+    )
+  ).toBe(true);
   await fresh.page.getByTestId('backup-restore-confirm').click();
   const result = fresh.page.getByTestId('backup-result');
   await expect(result).toHaveAttribute('data-status', 'ok', { timeout: 30_000 });

@@ -118,13 +118,14 @@ export class BackupState {
           )
         );
       }
+      // Emptiness first: it is cheap, and no file can be restored here otherwise.
+      const contents = await profileContents(await database());
+      if (!contents.empty) return await this.#refuse(file, notEmptyFailure(contents.why!));
       this.progress = 'Reading the file…';
       await paint();
       const bytes = new Uint8Array(await file.arrayBuffer());
       const read = await readBackup(bytes, (step) => (this.progress = step));
       if (!read.ok) return await this.#refuse(file, read);
-      const contents = await profileContents(await database());
-      if (!contents.empty) return await this.#refuse(file, notEmptyFailure(contents.why!));
       this.#pending = read.backup;
       this.summary = read.backup.summary;
       this.phase = 'confirm';
