@@ -157,4 +157,23 @@ describe('backup round trip', () => {
     const bad = run('log.jsonl', '--checkpoint', 'log.checkpoint', '--key', 'device.vkey');
     expect(bad.status).toBe(1);
   });
+
+  it('a write that fails half-way leaves the profile exactly as it was', async () => {
+    const source = await populatedProfile();
+    const read = await readBackup((await backupOf(source)).bytes);
+    if (!read.ok) throw new Error(read.reason.message);
+    // The last store written holds a row that cannot be added (two audit rows with one seq), so
+    // the transaction fails after every other store was written in it.
+    const broken = { ...read.backup, audit: [...read.backup.audit, read.backup.audit[0]!] };
+    const target = await freshProfile();
+    const before = await countRecords(target.db);
+    const auditBefore = await target.db.getAll('audit');
+    const result = await restoreBackup(target.db, broken, target.device, { asBlob: false });
+    expect(result.ok ? null : result.reason.code).toBe('backup.write');
+    expect(await countRecords(target.db)).toEqual(before);
+    expect(await target.db.getAll('audit')).toEqual(auditBefore);
+    // And the profile is still empty: the intact backup goes in.
+    const again = await restoreBackup(target.db, read.backup, target.device, { asBlob: false });
+    expect(again.ok).toBe(true);
+  });
 });
