@@ -9,7 +9,14 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { zipSync } from 'fflate';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PAGES, auditReady, gotoReady, watchForProblems } from './helpers';
+import {
+  PAGES,
+  auditReady,
+  auditRecords,
+  gotoReady,
+  putAgentFile,
+  watchForProblems
+} from './helpers';
 import {
   FIXTURES,
   approveBundle,
@@ -386,6 +393,38 @@ test('run output, key labels, policy names, search boxes and links stay text on 
     await expect(page.locator('main'), path).toContainText(refusal);
     await sweep(page, g, path);
   }
+  await sweepAll(page, g);
+  expect(problems.problems).toEqual([]);
+});
+
+test('file names in the watched agent folder stay text on every page', async ({ page }) => {
+  test.setTimeout(90_000);
+  const g = await guard(page);
+  const problems = watchForProblems(page);
+  const w = cliWorkspace('inject-watch');
+  await pinKey(page, w.text('alice.pub'));
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('watch-folder-private').click();
+  await expect(page.getByTestId('watch-folder')).toHaveAttribute('data-status', 'watching');
+  // Folder entries cannot hold "\" either; three good bundles and one that is not a bundle.
+  const names = NAMES.filter((n) => !n.includes('\\')).slice(0, 4);
+  for (const [i, name] of names.slice(0, 3).entries())
+    await putAgentFile(page, `inbox/${name}.ncb`, w.bundle('hello', '--name', `w${i}`, '--force'));
+  await putAgentFile(page, `inbox/${names[3]}.ncb`, XSS[3]!);
+  await page.getByTestId('watch-folder-check').click();
+  await expect(page.getByTestId('watch-event')).toHaveCount(4, { timeout: 20_000 });
+  await expect(page.getByTestId('request')).toHaveCount(3);
+  // The one that is not a bundle is refused, said so, and on record under its name.
+  await expect(page.locator('[data-testid="watch-event"][data-status="refused"]')).toHaveCount(1);
+  const refused = (await auditRecords(page)).filter((r) =>
+    JSON.stringify(r.details).includes(JSON.stringify(`${names[3]}.ncb`).slice(1, -1))
+  );
+  expect(refused.map((r) => r.event)).not.toEqual([]);
+  const panel = page.getByTestId('watch-folder');
+  for (const name of names) await shows(panel, `${name}.ncb`);
+  for (const name of names.slice(0, 3))
+    await shows(page.getByTestId('request').locator('xpath=..'), `${name}.ncb`);
+  await sweep(page, g, 'inbox, watched folder');
   await sweepAll(page, g);
   expect(problems.problems).toEqual([]);
 });
