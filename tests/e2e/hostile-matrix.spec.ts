@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { auditRecords, gotoReady, watchForProblems } from './helpers';
-import { allowFiles, cliWorkspace, pinKey } from './workspace';
+import { allowFiles, approveBundle, cliWorkspace, pinKey } from './workspace';
 
 interface Case {
   /** The bundle's name (unique, and no name is a substring of another). */
@@ -95,6 +95,20 @@ const CASES: Case[] = [
   }
 ];
 
+/**
+ * Approved although it imports `env.evil` (the policy sends foreign imports to review instead of
+ * rejecting them): the host offers nothing outside WASI, so it cannot even be instantiated.
+ */
+const UNLINKED: Case = {
+  name: 'm-unlinked',
+  fixture: 'foreign-import',
+  flags: [],
+  status: 'trapped',
+  exitCode: null,
+  says: 'Import #0 "env"'
+};
+const RUNS = [...CASES, UNLINKED];
+
 /** The page's dedicated workers (service workers are not counted: they belong to the context). */
 const workers = (page: Page) => page.workers().length;
 
@@ -154,8 +168,31 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
     await expect(request).toHaveAttribute('data-state', 'approved');
   }
 
+  // Foreign imports sent to review by the policy, and one approved by a human.
+  await gotoReady(page, '/policy');
+  const json = page.getByTestId('policy-json');
+  await expect(json).not.toHaveValue('');
+  const policy = JSON.parse(await json.inputValue());
+  await json.fill(JSON.stringify({ ...policy, foreignImports: 'review' }, null, 2));
+  await page.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policy-message')).toContainText('Saved as version');
+  const unlinked = w.cli(
+    'sign',
+    'foreign-import.wasm',
+    '--key',
+    'alice.key',
+    '--version',
+    '1.0.0',
+    '--name',
+    UNLINKED.name,
+    '--out',
+    `${UNLINKED.name}.ncb`
+  );
+  expect(unlinked.status, unlinked.stderr).toBe(0);
+  await approveBundle(page, w.text(`${UNLINKED.name}.ncb`));
+
   await gotoReady(page, '/runs');
-  await expect(page.getByTestId('run-ready')).toHaveCount(CASES.length);
+  await expect(page.getByTestId('run-ready')).toHaveCount(RUNS.length);
   await expect.poll(() => workers(page), { timeout: 15_000 }).toBe(1);
   const baseline = workers(page);
   let peak = baseline;
@@ -170,11 +207,11 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   });
 
   // Started all at once: two run, the rest wait behind the concurrency cap.
-  for (const { name } of CASES) {
+  for (const { name } of RUNS) {
     await page.getByTestId('run-ready').filter({ hasText: name }).getByTestId('run-start').click();
   }
   const measured: string[] = [];
-  for (const c of CASES) {
+  for (const c of RUNS) {
     const card = page.getByTestId('run').filter({ hasText: c.name }).first();
     await expect(card, c.name).toHaveAttribute('data-status', c.status, { timeout: 30_000 });
     await expect(card, c.name).toHaveAttribute('data-exit-code', c.exitCode?.toString() ?? '');
@@ -191,7 +228,7 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
     if (r.event === 'verdict' && typeof r.details.name === 'string')
       requestIds.set(r.details.name, (r.subject as { requestId?: string }).requestId ?? '');
   }
-  for (const c of CASES) {
+  for (const c of RUNS) {
     const requestId = requestIds.get(c.name);
     expect(requestId, c.name).toBeTruthy();
     const of = records.filter((r) => (r.subject as { requestId?: string }).requestId === requestId);
@@ -202,6 +239,7 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
     ).toEqual(
       expect.arrayContaining(['intake', 'verdict', 'decision', 'run.started', 'run.finished'])
     );
+    expect(of.filter((r) => r.event === 'run.started').length, c.name).toBe(1);
     expect(finished?.details.status, c.name).toBe(c.status);
     expect(finished?.details.exitCode ?? null, c.name).toBe(c.exitCode);
     measured.push(
@@ -247,6 +285,53 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   expect(peak).toBeGreaterThan(baseline);
   expect(problems.problems).toEqual([]);
   console.log(
-    `hostile matrix: ${CASES.length} runs; workers baseline ${baseline}, peak ${peak}, after ${workers(page)}; long tasks [${long.join(', ')}]\n${measured.join('\n')}`
+    `hostile matrix: ${RUNS.length} runs; workers baseline ${baseline}, peak ${peak}, after ${workers(page)}; long tasks [${long.join(', ')}]\n${measured.join('\n')}`
   );
+});
+
+test('runs started back to back each run exactly once (approve once means once)', async ({
+  page
+}) => {
+  test.setTimeout(120_000);
+  const w = cliWorkspace('once');
+  await pinKey(page, w.text('alice.pub'));
+  w.fixture('hello');
+  const names = Array.from({ length: 16 }, (_, i) => `q${i}x`);
+  for (const name of names) {
+    w.nightcore(
+      'sign',
+      'hello.wasm',
+      '--key',
+      'alice.key',
+      '--version',
+      '1.0.0',
+      '--name',
+      name,
+      '--out',
+      `${name}.ncb`
+    );
+  }
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-file').setInputFiles(names.map((n) => w.path(`${n}.ncb`)));
+  await expect(page.getByTestId('request')).toHaveCount(names.length, { timeout: 20_000 });
+  for (const name of names) {
+    const request = page.getByTestId('request').filter({ hasText: name });
+    await request.getByTestId('approve').click();
+    await expect(request).toHaveAttribute('data-state', 'approved');
+  }
+  await gotoReady(page, '/runs');
+  // Each click lands while earlier runs end and pull the next from the queue.
+  for (const name of names)
+    await page.getByTestId('run-ready').filter({ hasText: name }).getByTestId('run-start').click();
+  await expect(page.locator('[data-testid="run"][data-status="exited"]')).toHaveCount(
+    names.length,
+    { timeout: 30_000 }
+  );
+  const records = await auditRecords(page);
+  const started = records.filter((r) => r.event === 'run.started').map((r) => r.subject.runId);
+  const finished = records.filter((r) => r.event === 'run.finished').map((r) => r.subject.runId);
+  expect(started.length, 'run.started records').toBe(names.length);
+  expect(new Set(started).size).toBe(names.length);
+  expect(finished.sort()).toEqual([...started].sort());
+  await expect.poll(() => workers(page), { timeout: 15_000 }).toBe(1);
 });
