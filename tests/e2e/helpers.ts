@@ -110,3 +110,23 @@ export async function alterStoredModules(page: Page, sha256?: string): Promise<n
     return targets.length;
   }, sha256);
 }
+
+/** Writes a file under the private `agent/` folder (OPFS), creating folders on the way. */
+export async function putAgentFile(page: Page, path: string, text: string): Promise<void> {
+  await page.evaluate(
+    async ({ path, text }) => {
+      let dir = await (
+        await navigator.storage.getDirectory()
+      ).getDirectoryHandle('agent', { create: true });
+      const parts = path.split('/');
+      for (const part of parts.slice(0, -1))
+        dir = await dir.getDirectoryHandle(part, { create: true });
+      const writable = await (
+        await dir.getFileHandle(parts.at(-1)!, { create: true })
+      ).createWritable();
+      await writable.write(text);
+      await writable.close();
+    },
+    { path, text }
+  );
+}

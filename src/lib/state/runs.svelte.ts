@@ -132,6 +132,9 @@ export class RunsState {
   }
 
   async #launch(run: LiveRun): Promise<void> {
+    // Both start() and a run ending (pulling the next from the queue) may reach here for the
+    // same queued run; a second launch would run the module again.
+    if (run.launched) return;
     run.launched = true;
     const request = run.request;
     const db = await database();
