@@ -6,7 +6,7 @@
  * byte-identical to the original).
  */
 import { expect } from 'vitest';
-import { attemptAsync, mutation, mutationCount } from './harness';
+import { attemptAsync, mutation, mutationCount, property } from './harness';
 
 /** Every byte position in [from, to), each changed by xor 0x01 and xor 0xff. */
 export function* byteFlips(
@@ -100,33 +100,43 @@ export class Ledger<T extends Outcome> {
 
   constructor(
     readonly format: string,
+    /** The verifier's name in the parser table, e.g. `verify(bundle)`. */
+    private readonly parser: string,
     private readonly verify: (input: Uint8Array) => Promise<T>,
     private readonly allowed: ReadonlySet<string>,
     private readonly unchanged: (result: T) => void
-  ) {}
+  ) {
+    property(parser, 'mutation corpus');
+  }
 
   /** One mutation; `where` names what it touched (for the table and the allowed check). */
   async try(where: string, input: Uint8Array): Promise<void> {
-    const r = await attemptAsync(`verify(${this.format})`, () => this.verify(input));
+    await this.tryWith(where, () => this.verify(input));
+  }
+
+  /** One mutation the caller verifies itself (e.g. the module changed, the signature not). */
+  async tryWith(where: string, run: () => Promise<T>): Promise<T | null> {
+    const r = await attemptAsync(this.parser, run);
     if (r.threw) {
       this.problems.push(`${where}: verify threw ${String(r.error)}`);
       mutation(this.format, null);
-      return;
+      return null;
     }
     if (!r.value.ok) {
       mutation(this.format, null);
-      return;
+      return r.value;
     }
     mutation(this.format, where);
     if (!this.allowed.has(where)) {
       this.problems.push(`${where}: verified, but it is not unsigned text`);
-      return;
+      return r.value;
     }
     try {
       this.unchanged(r.value);
     } catch (error) {
       this.problems.push(`${where}: verified with changed signed content (${String(error)})`);
     }
+    return r.value;
   }
 
   /** No mutation verified unexplained, and every one was counted. */
