@@ -83,7 +83,7 @@ export const moduleSpec: fc.Arbitrary<ModuleSpec> = fc
     ),
     functions: fc.array(fc.nat(), { maxLength: 4 }),
     memory: fc.option(memorySpec, { freq: 4 }),
-    importMemory: fc.boolean({}),
+    importMemory: fc.boolean(),
     globals: fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 3 }),
     exportMemory: fc.boolean(),
     exportFunctions: fc.boolean(),
