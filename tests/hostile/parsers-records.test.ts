@@ -14,7 +14,12 @@ import {
 import { buildExport } from '../../src/lib/core/audit/export';
 import { verifyExport } from '../../src/lib/core/audit/export-verify';
 import { MerkleTree, leafHash } from '../../src/lib/core/audit/merkle';
-import { createRecord, readRecord, type AuditRecord } from '../../src/lib/core/audit/record';
+import {
+  createRecord,
+  encodeCanonicalJson,
+  readRecord,
+  type AuditRecord
+} from '../../src/lib/core/audit/record';
 import { fromHex } from '../../src/lib/core/bytes';
 import { parseJson } from '../../src/lib/core/json';
 import {
@@ -98,7 +103,7 @@ const validPolicy: fc.Arbitrary<Policy> = fc
   }));
 
 describe('policy documents', () => {
-  it('parsePolicy returns field errors for any text, JSON value or damaged policy, never throws', () => {
+  it('parsePolicy returns field errors for any text, JSON value or damaged policy, never throws; what it accepts can be audited', () => {
     property('parsePolicy', 'no throw');
     const shaped = fc
       .dictionary(
@@ -106,13 +111,21 @@ describe('policy documents', () => {
         fc.jsonValue({ maxDepth: 3 })
       )
       .map((patch) => JSON.stringify({ ...DEFAULT_POLICY, ...patch }));
+    // A name pasted into the editor as raw text (JSON.stringify would escape a lone surrogate).
+    // (fast-check's 'binary' strings hold whole code points only: lone surrogates are added.)
+    const rawName = fc
+      .tuple(fc.string({ maxLength: 10 }), fc.constantFrom('', '\uD800', '\uDFFF'), fc.string())
+      .map((parts) => parts.join('').replace(/["\\\u0000-\u001f]/g, ''))
+      .map((name) => JSON.stringify({ ...DEFAULT_POLICY, name: '@' }).replace('"@"', `"${name}"`));
     fc.assert(
       fc.property(
-        fc.oneof(anyText, shaped, mutatedText(JSON.stringify(DEFAULT_POLICY, null, 2))),
+        fc.oneof(anyText, shaped, rawName, mutatedText(JSON.stringify(DEFAULT_POLICY, null, 2))),
         (text) => {
           const r = attempt('parsePolicy', () => parsePolicy(text));
           if (r.threw) throw r.error;
           if (!r.value.ok) expect(r.value.errors.length).toBeGreaterThan(0);
+          // A policy accepted here is saved with an audit record naming it: that must encode.
+          else encodeCanonicalJson({ name: r.value.policy.name, policy: r.value.policy as never });
         }
       ),
       params(2)
