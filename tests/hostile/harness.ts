@@ -224,8 +224,11 @@ export function mutatedText(base: string): fc.Arbitrary<string> {
 
 /** Arbitrary bytes, arbitrary text as UTF-8, and JSON-shaped values as text. */
 export const anyBytes = fc.uint8Array({ maxLength: 1024 });
+/** Any UTF-16 code unit, lone surrogates included (fast-check's 'binary' gives code points). */
+const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
 export const anyText = fc.oneof(
   fc.string({ maxLength: 512, unit: 'binary' }),
+  fc.string({ maxLength: 256, unit: codeUnit }),
   fc.string({ maxLength: 512, unit: 'grapheme' }),
   fc.json({ maxDepth: 6 })
 );
