@@ -1,5 +1,6 @@
-// npm test: install when needed, build the app, run the unit tests (vitest) and the browser tests
-// (Playwright on the production build), then print one closing line summing both runners.
+// npm test: install when needed, build the app, run the unit tests (vitest), the hostile suite
+// (vitest again, vite.hostile.config.ts: property-based tests and the mutation corpus) and the
+// browser tests (Playwright on the production build), then print one closing line summing all.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureDependencies } from './ensure-deps.mjs';
@@ -19,13 +20,17 @@ if (build !== 0) {
   process.exit(1);
 }
 
-const vitestStatus = run('npx', [
-  'vitest',
-  'run',
-  '--reporter=default',
-  '--reporter=json',
-  `--outputFile.json=${REPORTS}/vitest.json`
-]);
+const vitestRun = (report, extra = []) =>
+  run('npx', [
+    'vitest',
+    'run',
+    ...extra,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${REPORTS}/${report}`
+  ]);
+const vitestStatus = vitestRun('vitest.json');
+const hostileStatus = vitestRun('vitest-hostile.json', ['--config', 'vite.hostile.config.ts']);
 const playwrightStatus = run('npx', ['playwright', 'test', ...process.argv.slice(2)], {
   PLAYWRIGHT_JSON_OUTPUT_NAME: `${REPORTS}/playwright.json`
 });
@@ -33,8 +38,10 @@ const playwrightStatus = run('npx', ['playwright', 'test', ...process.argv.slice
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const problems = [];
 
-if (existsSync(`${REPORTS}/vitest.json`)) {
-  const report = JSON.parse(readFileSync(`${REPORTS}/vitest.json`, 'utf8'));
+/** Adds one vitest JSON report to the totals; false when the run wrote none. */
+function addVitest(file) {
+  if (!existsSync(`${REPORTS}/${file}`)) return false;
+  const report = JSON.parse(readFileSync(`${REPORTS}/${file}`, 'utf8'));
   totals.passed += report.numPassedTests ?? 0;
   totals.failed += report.numFailedTests ?? 0;
   totals.skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
@@ -42,7 +49,10 @@ if (existsSync(`${REPORTS}/vitest.json`)) {
   totals.failed += (report.testResults ?? []).filter(
     (file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0
   ).length;
-} else problems.push('vitest wrote no report');
+  return true;
+}
+if (!addVitest('vitest.json')) problems.push('vitest wrote no report');
+if (!addVitest('vitest-hostile.json')) problems.push('the hostile vitest pass wrote no report');
 
 if (existsSync(`${REPORTS}/playwright.json`)) {
   const { stats, errors = [] } = JSON.parse(readFileSync(`${REPORTS}/playwright.json`, 'utf8'));
@@ -53,6 +63,8 @@ if (existsSync(`${REPORTS}/playwright.json`)) {
 } else problems.push('Playwright wrote no report');
 
 if (vitestStatus !== 0 && totals.failed === 0) problems.push(`vitest exited with ${vitestStatus}`);
+if (hostileStatus !== 0 && totals.failed === 0)
+  problems.push(`the hostile vitest pass exited with ${hostileStatus}`);
 if (playwrightStatus !== 0 && totals.failed === 0)
   problems.push(`Playwright exited with ${playwrightStatus}`);
 for (const problem of problems) console.error(`test runner problem: ${problem}`);

@@ -10,7 +10,8 @@
  *   UTF-16 code units for parseJson).
  * - A `\u` escape that leaves a lone surrogate (`"\ud800"`) is an error (the I-JSON rule of
  *   RFC 7493): such a string has no UTF-8 encoding, so it cannot be shown, stored or hashed
- *   faithfully. Raw text cannot contain one in parseJsonBytes (strict UTF-8 decoding).
+ *   faithfully. Raw text cannot contain one in parseJsonBytes (strict UTF-8 decoding); in
+ *   parseJson (a JavaScript string) a raw one inside a string is refused the same way.
  * - A byte order mark is an error (RFC 8259 section 8.1: implementations must not add one), as
  *   is anything but whitespace after the value.
  * Numbers follow the RFC grammar and become JavaScript numbers exactly as JSON.parse makes them
@@ -107,6 +108,8 @@ class JsonError extends Error {
 
 // Runs of string characters that need no attention: not a quote, backslash or control char.
 const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
+/** A UTF-16 surrogate that is not half of a pair (with the u flag, pairs are one code point). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 const ESCAPES: Record<string, string> = {
@@ -224,7 +227,14 @@ class Parser {
       PLAIN_RUN.lastIndex = this.pos;
       PLAIN_RUN.test(this.text);
       if (PLAIN_RUN.lastIndex > this.pos) {
-        out += this.text.slice(this.pos, PLAIN_RUN.lastIndex);
+        const run = this.text.slice(this.pos, PLAIN_RUN.lastIndex);
+        // Raw text (parseJson of a string) can hold a lone surrogate too: refused like the escape.
+        // A pair never straddles two runs: a run ends only at a quote, backslash or control.
+        const lone = LONE_SURROGATE.exec(run);
+        if (lone !== null) {
+          throw new JsonError('syntax', 'a lone surrogate in a string', this.pos + lone.index);
+        }
+        out += run;
         this.pos = PLAIN_RUN.lastIndex;
       }
       const char = this.text[this.pos];

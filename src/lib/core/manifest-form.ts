@@ -58,6 +58,18 @@ export type ManifestFormResult =
   | { ok: true; bytes: Uint8Array; manifest: Manifest; notes: Reason[] }
   | { ok: false; errors: FieldError[] };
 
+const TEXT_FIELDS = [
+  'name',
+  'version',
+  'publisher',
+  'description',
+  'created',
+  'expires',
+  'args',
+  'env'
+] as const satisfies readonly (keyof ManifestForm & FormField)[];
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 export function emptyManifestForm(): ManifestForm {
   return {
     name: '',
@@ -135,6 +147,18 @@ export function buildManifest(
   }
   if (Object.keys(limits).length > 0) draft.limits = limits;
   draft.capabilities = [...form.capabilities];
+  // JSON.stringify writes a lone UTF-16 surrogate as a \u escape, which the strict parser then
+  // refuses for the whole document ("not valid JSON"): name the field that has it instead.
+  for (const field of TEXT_FIELDS) {
+    if (LONE_SURROGATE.test(form[field])) {
+      errors.push({
+        field,
+        code: 'manifest.text',
+        message: `The ${field} contains a broken character (a lone UTF-16 surrogate): retype it.`
+      });
+    }
+  }
+  if (errors.some((e) => e.code === 'manifest.text')) return { ok: false, errors };
   const bytes = utf8(`${JSON.stringify(draft, null, 2)}\n`);
   const checked = parseManifest(bytes);
   if (!checked.ok) {
