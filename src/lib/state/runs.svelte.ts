@@ -9,7 +9,7 @@ import { currentPolicy } from '$lib/storage/policy-store';
 import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
 import { listKeys } from '$lib/storage/keys-store';
 import { getModule } from '$lib/storage/requests-store';
-import { listRuns, moveRequest, putRun } from '$lib/storage/runs-store';
+import { listRuns, markInterrupted, moveRequest, putRun } from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
 import { startRun, type RunHandle, type RunResult } from '$lib/runtime/host';
@@ -49,9 +49,11 @@ export class LiveRun {
     readonly inputs: RunInputs
   ) {}
   handle: RunHandle | null = null;
-  /** Counted against the concurrency cap from the moment it is launched. */
+  /** Counted against the concurrency cap from the moment it is launched; set once, never reset. */
   launched = false;
   ended = false;
+  /** Lets go of the run's Web Lock (held from queueing to the recorded end); idempotent. */
+  release: () => void = () => {};
   decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   raw = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
 }
@@ -76,16 +78,24 @@ export class RunsState {
     if (this.ready.length > 0) warmRunWorker();
   }
 
-  /** Runs this tab did not finish and no tab holds: the page died mid-run. */
+  /**
+   * Runs this tab did not finish and no tab holds: the page died mid-run (or while it was queued).
+   * Rows are read before the locks are asked for: every run takes its lock before its row says
+   * queued and lets go only after its end is written, so a row read as live whose lock is free
+   * afterwards is dead or finished, and markInterrupted re-reads it to tell which.
+   */
   async #markInterrupted(): Promise<void> {
     const db = await database();
+    const live = (await listRuns(db)).filter(
+      (run) => run.status === 'running' || run.status === 'queued'
+    );
+    if (live.length === 0) return;
     const held = new Set(((await navigator.locks?.query())?.held ?? []).map((l) => l.name));
     const mine = new Set(this.live.map((r) => r.id));
     let found = false;
-    for (const run of await listRuns(db)) {
-      if ((run.status !== 'running' && run.status !== 'queued') || mine.has(run.id)) continue;
-      if (held.has(runLockName(run.id))) continue;
-      await putRun(db, { ...run, status: 'interrupted', endedAt: run.endedAt ?? Date.now() });
+    for (const run of live) {
+      if (mine.has(run.id) || held.has(runLockName(run.id))) continue;
+      if (!(await markInterrupted(db, run.id, Date.now()))) continue;
       await moveRequest(db, run.requestId, ['running'], 'done');
       found = true;
     }
@@ -103,9 +113,14 @@ export class RunsState {
     if (!moved) return this.#fail('Only an approved request that has not run yet can run.');
     pendingCount.changed();
     const run = new LiveRun(crypto.randomUUID(), moved, inputs);
+    // The lock is taken before the row says "queued": another tab's sweep must not take a run
+    // waiting in this (live) tab for one whose tab died.
+    await hold(run);
     this.live = [...this.live, run];
     await putRun(db, this.#row(run, { status: 'queued' }));
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
+    // A run that ended meanwhile may have launched this one already (or it was stopped).
+    if (run.launched || run.ended) return null;
     if (this.live.filter((r) => r.launched && !r.ended).length >= this.concurrency) {
       await auditLog.record({
         event: 'run.queued',
@@ -131,23 +146,13 @@ export class RunsState {
     void auditLog.record({ event: 'run.stop-all', subject: {}, details: { runs: count } });
   }
 
+  /** Starts a run's worker; once per run, whoever calls (start, or a run that ended). */
   async #launch(run: LiveRun): Promise<void> {
+    if (run.launched || run.ended) return;
     run.launched = true;
     const request = run.request;
     const db = await database();
     const grant = grantFor(request, run.inputs);
-    // The lock says "this run is alive in this tab"; a tab that dies releases it, and the next
-    // start records the run as interrupted. Taken before the start is recorded, so a recorded
-    // start always has a lock (or a dead tab) behind it.
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await new Promise<void>((locked) => {
-      if (!navigator.locks) return locked();
-      void navigator.locks.request(runLockName(run.id), () => {
-        locked();
-        return held;
-      });
-    });
     try {
       // "running" is shown only once the start is on record (intent before effect).
       await auditLog.record({
@@ -155,6 +160,8 @@ export class RunsState {
         subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
         details: { limits: grant.limits, capabilities: grant.capabilities }
       });
+      // Stopped while the start was recorded: #end writes the row, which must not be overwritten.
+      if (run.ended) return;
       await putRun(db, this.#row(run, { status: 'running' }));
       if (!run.ended) run.status = 'running';
       const denied = await denyNow(request);
@@ -197,8 +204,15 @@ export class RunsState {
         fromResult(result),
         prepared && prepared.runSha256 !== prepared.moduleSha256 ? prepared.runSha256 : null
       );
+    } catch (error) {
+      await this.#end(run, {
+        status: 'refused',
+        message: `The run could not start: ${error instanceof Error ? error.message : String(error)}`
+      });
     } finally {
-      release();
+      // An ended run is released by #end once its end is written; this covers a start that threw
+      // before any end.
+      if (!run.ended) run.release();
     }
   }
 
@@ -261,6 +275,8 @@ export class RunsState {
     } catch (error) {
       this.error = `The run ended (${result.status}) but could not be recorded: ${error instanceof Error ? error.message : String(error)}`;
     }
+    // The end is written (or could not be): the lock has nothing left to protect.
+    run.release();
     const history = await listRuns(db).catch(() => this.history);
     this.history = history;
     this.live = this.live.filter((r) => r !== run);
@@ -292,6 +308,23 @@ export class RunsState {
     this.error = message;
     return message;
   }
+}
+
+/**
+ * Takes the run's Web Lock and resolves once it is held. The lock says "this run is alive in this
+ * tab" from queueing to its recorded end; a tab that dies releases it, and the next sweep records
+ * the run as interrupted.
+ */
+function hold(run: LiveRun): Promise<void> {
+  const locks = navigator.locks;
+  if (!locks) return Promise.resolve();
+  const held = new Promise<void>((resolve) => (run.release = resolve));
+  return new Promise<void>((locked) => {
+    void locks.request(runLockName(run.id), () => {
+      locked();
+      return held;
+    });
+  });
 }
 
 function join(parts: Uint8Array[]): Uint8Array {

@@ -1,5 +1,7 @@
 /** Run requests and the module bytes they carry, written together so neither exists alone. */
 import type { NightCoreDatabase } from './db';
+import type { AuditRecordInput } from '$lib/core/audit/record';
+import type { AuditStore } from './audit-store';
 import type { ModuleRow, RequestRow } from './records';
 
 /** Stores a request and (when it has one) its module, in one transaction. */
@@ -21,30 +23,38 @@ export async function listRequests(db: NightCoreDatabase): Promise<RequestRow[]>
   return rows.reverse();
 }
 
-/** Replaces a request's state and decision; null when it no longer exists or was decided. */
+/**
+ * Replaces a request's state and decision and appends `record` (the decision's audit record) in
+ * ONE transaction: a page that dies in the middle leaves both or neither, never an approval nobody
+ * recorded nor a recorded decision that did not happen. Null, and nothing written, when the request
+ * no longer exists or was decided (another tab won).
+ */
 export async function recordDecision(
-  db: NightCoreDatabase,
+  audit: AuditStore,
   id: string,
   state: RequestRow['state'],
-  decision: NonNullable<RequestRow['decision']>
+  decision: NonNullable<RequestRow['decision']>,
+  record: AuditRecordInput
 ): Promise<RequestRow | null> {
-  const tx = db.transaction('requests', 'readwrite');
-  const row = await tx.store.get(id);
-  // A request is decided once: a second tab deciding the same request loses, visibly. And a
-  // decision binds the digests of the request as stored, never another module's.
-  if (
-    !row ||
-    row.state !== 'pending' ||
-    row.moduleSha256 !== decision.moduleSha256 ||
-    row.manifestSha256 !== decision.manifestSha256
-  ) {
-    await tx.done;
-    return null;
-  }
-  const next = { ...row, state, decision };
-  await tx.store.put(next);
-  await tx.done;
-  return next;
+  let next: RequestRow | null = null;
+  const row = await audit.appendWith(['requests'], async (tx) => {
+    const requests = tx.objectStore('requests');
+    const stored = await requests.get(id);
+    // A request is decided once: a second tab deciding the same request loses, visibly. And a
+    // decision binds the digests of the request as stored, never another module's.
+    if (
+      !stored ||
+      stored.state !== 'pending' ||
+      stored.moduleSha256 !== decision.moduleSha256 ||
+      stored.manifestSha256 !== decision.manifestSha256
+    ) {
+      return null;
+    }
+    next = { ...stored, state, decision };
+    await requests.put(next);
+    return record;
+  });
+  return row ? next : null;
 }
 
 export async function getRequest(db: NightCoreDatabase, id: string): Promise<RequestRow | null> {
