@@ -120,13 +120,11 @@ export class AuditStore {
     try {
       input = await work(tx);
     } catch (error) {
-      tx.abort();
-      await tx.done.catch(() => undefined);
+      await abandon(tx);
       throw error;
     }
     if (!input) {
-      tx.abort();
-      await tx.done.catch(() => undefined);
+      await abandon(tx);
       return null;
     }
     const { rows, added } = await this.#addAfterHead(tx, [input]);
@@ -158,8 +156,7 @@ export class AuditStore {
         previous = { seq: record.seq, hash: record.hash };
       }
     } catch (error) {
-      tx.abort();
-      await tx.done.catch(() => undefined);
+      await abandon(tx);
       throw error;
     }
     return { rows, added: Promise.all(rows.map((row) => audit.add(row))) };
@@ -294,6 +291,16 @@ export class AuditStore {
     this.#channel?.close();
     this.#channel = null;
   }
+}
+
+/** Aborts a transaction (unless a failed request already did) and waits until it has ended. */
+async function abandon(tx: { abort(): void; done: Promise<void> }): Promise<void> {
+  try {
+    tx.abort();
+  } catch {
+    // Already aborted: a failed request aborts its transaction by itself.
+  }
+  await tx.done.catch(() => undefined);
 }
 
 function sameRange(a: CompactRange, b: CompactRange | undefined): boolean {

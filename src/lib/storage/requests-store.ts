@@ -1,20 +1,30 @@
-/** Run requests and the module bytes they carry, written together so neither exists alone. */
+/**
+ * Run requests and the module bytes they carry, written together (with the audit record that
+ * says so) so that none exists alone.
+ */
 import type { NightCoreDatabase } from './db';
 import type { AuditRecordInput } from '$lib/core/audit/record';
 import type { AuditStore } from './audit-store';
 import type { ModuleRow, RequestRow } from './records';
 
-/** Stores a request and (when it has one) its module, in one transaction. */
+/**
+ * Stores a request, its module (when it has one) and `record` (its verdict's audit record) in ONE
+ * transaction: a page that dies during an intake leaves all three or none, never a request without
+ * its bytes or its verdict on record.
+ */
 export async function saveRequest(
-  db: NightCoreDatabase,
+  audit: AuditStore,
   request: RequestRow,
-  module: ModuleRow | null
+  module: ModuleRow | null,
+  record: AuditRecordInput
 ): Promise<void> {
-  const tx = db.transaction(['requests', 'modules'], 'readwrite');
-  const writes: Promise<unknown>[] = [tx.objectStore('requests').add(request)];
-  // Bytes are keyed by their SHA-256: the same module arriving twice is stored once.
-  if (module) writes.push(tx.objectStore('modules').put(module));
-  await Promise.all([...writes, tx.done]);
+  await audit.appendWith(['requests', 'modules'], async (tx) => {
+    const writes: Promise<unknown>[] = [tx.objectStore('requests').add(request)];
+    // Bytes are keyed by their SHA-256: the same module arriving twice is stored once.
+    if (module) writes.push(tx.objectStore('modules').put(module));
+    await Promise.all(writes);
+    return record;
+  });
 }
 
 /** Newest first. */

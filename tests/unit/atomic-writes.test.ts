@@ -1,6 +1,7 @@
-// A decision and its audit record are written in one IndexedDB transaction (requests-store
-// recordDecision over AuditStore.appendWith): both or neither, whatever fails in between. The
-// failures are injected deterministically inside the transaction, against fake-indexeddb.
+// Writes that must not be half done share one IndexedDB transaction with their audit record
+// (AuditStore.appendWith): a decision and its record (recordDecision), a request, its module bytes
+// and its verdict record (saveRequest). Failures are injected deterministically inside the
+// transaction, against fake-indexeddb; the sweep's re-read (markInterrupted) is checked too.
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
@@ -9,7 +10,7 @@ import { AuditStore } from '../../src/lib/storage/audit-store';
 import { openNightCoreDB, type NightCoreDatabase } from '../../src/lib/storage/db';
 import type { DeviceKey } from '../../src/lib/storage/device-key';
 import type { RequestDecision, RequestRow, RunRow } from '../../src/lib/storage/records';
-import { getRequest, recordDecision } from '../../src/lib/storage/requests-store';
+import { getRequest, recordDecision, saveRequest } from '../../src/lib/storage/requests-store';
 import { markInterrupted, putRun } from '../../src/lib/storage/runs-store';
 
 const SEED = new Uint8Array(32).fill(7);
@@ -140,6 +141,43 @@ describe('recordDecision: decision and audit record in one transaction', () => {
     const winner = results.find((r) => r !== null)!;
     expect(rows[0]!.details.tab).toBe(winner.state === 'approved' ? 'a' : 'b');
     expect((await getRequest(db, 'req-1'))?.state).toBe(winner.state);
+  });
+});
+
+describe('saveRequest: request, module bytes and verdict record in one transaction', () => {
+  const module = { sha256: SHA, size: 3, bytes: new Uint8Array([1, 2, 3]), addedAt: 1 };
+  const verdict = (details: AuditRecordInput['details'] = { verdict: 'verified' }) =>
+    ({ time: 3, event: 'verdict', subject: { requestId: 'req-1' }, details }) as const;
+
+  it('writes all three', async () => {
+    const { db, store } = await fresh();
+    await saveRequest(store, pending(), module, verdict());
+    expect(await db.count('requests')).toBe(1);
+    expect((await db.get('modules', SHA))?.size).toBe(3);
+    expect((await db.getAll('audit')).map((r) => r.event)).toEqual(['verdict']);
+  });
+
+  it('writes none when the verdict record cannot be appended', async () => {
+    const { db, store } = await fresh();
+    await expect(saveRequest(store, pending(), module, verdict({ risk: 0.25 }))).rejects.toThrow(
+      TypeError
+    );
+    expect([
+      await db.count('requests'),
+      await db.count('modules'),
+      await db.count('audit')
+    ]).toEqual([0, 0, 0]);
+  });
+
+  it('writes none when the request cannot be stored (an id taken)', async () => {
+    const { db, store } = await fresh();
+    await db.add('requests', { ...pending(), moduleSha256: '' });
+    await expect(saveRequest(store, pending(), module, verdict())).rejects.toThrow();
+    expect([
+      await db.count('requests'),
+      await db.count('modules'),
+      await db.count('audit')
+    ]).toEqual([1, 0, 0]);
   });
 });
 
