@@ -96,7 +96,8 @@ function dump(page: Page, names: string[]) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
       return value;
     };
-    return { shape, rows: Object.fromEntries(names.map((n, i) => [n, encode(all[i])])) };
+    const rows = Object.fromEntries(names.map((n, i) => [n, encode(all[i]) as unknown[]]));
+    return { shape, rows };
   }, names);
 }
 
