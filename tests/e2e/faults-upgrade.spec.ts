@@ -149,8 +149,16 @@ test('a saved v1 database is upgraded on load: nothing lost, counted on Settings
   await expect(page.getByTestId('request')).toHaveCount(states.length);
   const pending = page.locator('[data-testid="request"][data-state="pending"]');
   await expect(pending).toHaveCount(states.filter((s) => s === 'pending').length);
-  await pending.first().getByTestId('approve').click();
-  await expect(pending).toHaveCount(0);
+  // The request stored in v1's fields only (no verdict) shows as such and cannot be approved.
+  const bare = page.getByTestId('request').filter({ hasText: 'Stored without its verdict' });
+  await expect(bare).toHaveCount(1);
+  await expect(bare.getByTestId('verdict')).toHaveAttribute('data-verdict', 'rejected');
+  await bare.getByTestId('approve').click();
+  await expect(page.getByTestId('intake-result')).toContainText('Cannot approve');
+  await expect(bare).toHaveAttribute('data-state', 'pending');
+  // The one with its verdict is approved as usual.
+  await pending.filter({ hasText: 'env-print' }).getByTestId('approve').click();
+  await expect(pending).toHaveCount(1);
   await gotoReady(page, '/runs');
   await expect(page.getByTestId('run')).toHaveCount(1);
   // echo-args was approved under v1 and never run: its bytes (a v1 Uint8Array row) still run.
@@ -162,6 +170,11 @@ test('a saved v1 database is upgraded on load: nothing lost, counted on Settings
   expect(rows.audit.filter((r) => r.event.startsWith('run.')).map((r) => r.event)).toEqual([
     'run.started',
     'run.finished'
+  ]);
+  const decisions = rows.audit.filter((r) => r.event === 'decision');
+  expect(decisions.map((r) => r.details.result ?? 'applied')).toEqual([
+    'refused: not approvable now',
+    'applied'
   ]);
   expect(await checkChain(page)).toMatchObject({ status: 'ok', brokenSeq: null });
   // The v1 run keeps its v1 shape (no status); the new one is whole.

@@ -8,7 +8,7 @@ import { stripAnsi } from '$lib/core/ansi';
 import { currentPolicy } from '$lib/storage/policy-store';
 import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
 import { listKeys } from '$lib/storage/keys-store';
-import { getModule } from '$lib/storage/requests-store';
+import { getModule, NO_VERDICT, readRequest } from '$lib/storage/requests-store';
 import { listRuns, markInterrupted, moveRequest, putRun } from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
@@ -70,7 +70,7 @@ export class RunsState {
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
     await this.#markInterrupted();
     this.history = await listRuns(db);
-    const requests = await db.getAllFromIndex('requests', 'byCreated');
+    const requests = (await db.getAllFromIndex('requests', 'byCreated')).map(readRequest);
     this.ready = requests
       .filter((r) => r.state === 'approved' || r.state === 'auto-approved')
       .reverse();
@@ -112,7 +112,7 @@ export class RunsState {
     const moved = await moveRequest(db, request.id, ['approved', 'auto-approved'], 'running');
     if (!moved) return this.#fail('Only an approved request that has not run yet can run.');
     pendingCount.changed();
-    const run = new LiveRun(crypto.randomUUID(), moved, inputs);
+    const run = new LiveRun(crypto.randomUUID(), readRequest(moved), inputs);
     // The lock is taken before the row says "queued": another tab's sweep must not take a run
     // waiting in this (live) tab for one whose tab died.
     await hold(run);
@@ -374,6 +374,9 @@ export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
 async function denyNow(request: RequestRow): Promise<string | null> {
   const db = await database();
   const policy = await currentPolicy(db);
+  if (request.verdict.reasons.some((r) => r.code === NO_VERDICT)) {
+    return 'It was stored without its verdict: take the bundle in again.';
+  }
   if (policy.blockedHashes.includes(request.moduleSha256)) {
     return 'This module hash has been blocked since it was approved.';
   }

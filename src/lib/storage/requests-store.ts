@@ -4,6 +4,7 @@
  */
 import type { NightCoreDatabase } from './db';
 import type { AuditRecordInput } from '$lib/core/audit/record';
+import { reason } from '$lib/core/verdict';
 import type { AuditStore } from './audit-store';
 import type { ModuleRow, RequestRow } from './records';
 
@@ -30,7 +31,39 @@ export async function saveRequest(
 /** Newest first. */
 export async function listRequests(db: NightCoreDatabase): Promise<RequestRow[]> {
   const rows = await db.getAllFromIndex('requests', 'byCreated');
-  return rows.reverse();
+  return rows.reverse().map(readRequest);
+}
+
+/** The code of the verdict a stored row without one is read with. */
+export const NO_VERDICT = 'input.stored-without-verdict';
+
+/**
+ * A stored request in today's shape. A row that has no verdict (schema v1 declared only id, state,
+ * createdAt, channel and the digests; or a row edited by hand) is read with a rejected verdict that
+ * says so: it shows, cannot be approved or run, and crashes nothing.
+ */
+export function readRequest(row: RequestRow): RequestRow {
+  if (row.verdict && typeof row.fileName === 'string') return row;
+  return {
+    ...row,
+    fileName: row.fileName ?? '(name not stored)',
+    name: row.name ?? null,
+    version: row.version ?? null,
+    format: row.format ?? 'unknown',
+    size: row.size ?? null,
+    verdict: row.verdict ?? {
+      ok: false,
+      kind: 'rejected',
+      reasons: [
+        reason(
+          NO_VERDICT,
+          'Stored without its verdict (by an older version, or edited by hand): it cannot be approved or run. Take the bundle in again.'
+        )
+      ],
+      notes: [],
+      signers: []
+    }
+  };
 }
 
 /**
@@ -68,7 +101,8 @@ export async function recordDecision(
 }
 
 export async function getRequest(db: NightCoreDatabase, id: string): Promise<RequestRow | null> {
-  return (await db.get('requests', id)) ?? null;
+  const row = await db.get('requests', id);
+  return row ? readRequest(row) : null;
 }
 
 /** The bytes of a stored module, whichever way they were stored. */
