@@ -7,12 +7,11 @@
 import { stripAnsi } from '$lib/core/ansi';
 import { currentPolicy } from '$lib/storage/policy-store';
 import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
-import { listKeys } from '$lib/storage/keys-store';
-import { getModule, NO_VERDICT, readRequest } from '$lib/storage/requests-store';
+import { getModule, readRequest } from '$lib/storage/requests-store';
 import { listRuns, markInterrupted, moveRequest, putRun } from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
-import { startRun, type RunHandle, type RunResult } from '$lib/runtime/host';
+import { startRun, type RunHandle } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
 import { compiledModule, rememberCompiled } from '$lib/runtime/module-cache';
 import type { InputFile, RunGrant } from '$lib/runtime/protocol';
@@ -23,6 +22,7 @@ import { database } from './database';
 import { runMode } from './run-mode.svelte';
 import { pendingCount } from './pending.svelte';
 import { signRunReceipt } from './receipts';
+import { denyNow, fromResult, join } from './run-checks';
 
 export type { RunRow, RunStatus };
 
@@ -327,16 +327,6 @@ function hold(run: LiveRun): Promise<void> {
   });
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function grantSummary(request: RequestRow) {
   const granted = request.decision ?? request.policy?.granted;
   return {
@@ -367,42 +357,6 @@ export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
     files: has('fs-read')
       ? (inputs.files ?? []).map((f) => ({ path: String(f.path), bytes: new Uint8Array(f.bytes) }))
       : []
-  };
-}
-
-/** Deny rules hold at run time too: a hash blocked or a signer revoked since the approval. */
-async function denyNow(request: RequestRow): Promise<string | null> {
-  const db = await database();
-  const policy = await currentPolicy(db);
-  if (request.verdict.reasons.some((r) => r.code === NO_VERDICT)) {
-    return 'It was stored without its verdict: take the bundle in again.';
-  }
-  if (policy.blockedHashes.includes(request.moduleSha256)) {
-    return 'This module hash has been blocked since it was approved.';
-  }
-  const keys = await listKeys(db);
-  const revoked = request.verdict.signers.filter(
-    (id) => keys.find((k) => k.id === id)?.trust === 'revoked'
-  );
-  if (revoked.length > 0) return 'Its signer has been revoked since it was approved.';
-  // Checked again here (not only at start): the mode may have changed while it was queued.
-  if (runMode.mode === 'lockdown') return 'Lockdown: nothing runs.';
-  return null;
-}
-
-function fromResult(
-  result: RunResult
-): Partial<RunRow> & { status: RunStatus; message: string | null } {
-  const end = result.end;
-  return {
-    status: result.status,
-    message: result.message,
-    exitCode: end?.exitCode ?? null,
-    durationMs: end?.durationMs ?? result.durationMs,
-    peakMemoryBytes: end?.peakMemoryBytes ?? null,
-    truncated: end?.truncated ?? result.status === 'output-cap',
-    refusedCalls: end?.refusedCalls ?? {},
-    files: end?.files ?? []
   };
 }
 
