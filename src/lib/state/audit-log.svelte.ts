@@ -5,12 +5,14 @@
 import type { AuditRecordInput } from '$lib/core/audit/record';
 import { AUDIT_CHANNEL, AuditStore, runLockName, type AuditAnchor } from '$lib/storage/audit-store';
 import { deviceKey, type DeviceKey } from '$lib/storage/device-key';
+import { withLock } from '$lib/storage/locks';
 import type { CheckpointRow } from '$lib/storage/records';
 import { database } from './database';
 
 export type ChainStatus = 'checking' | 'ok' | 'broken' | 'error';
 
 const VERIFIED_ANCHOR = 'audit-verified';
+const SWEEP_LOCK = 'nightcore-interrupted-sweep';
 
 export class AuditLog {
   status = $state<ChainStatus>('checking');
@@ -74,21 +76,32 @@ export class AuditLog {
    * lock (closed, reloaded, crashed) will never log an outcome, so it is recorded as interrupted.
    */
   async #recordInterruptedRuns(store: AuditStore): Promise<void> {
-    const open = await store.unfinishedRuns();
-    if (open.length === 0) return;
-    const held = new Set(((await navigator.locks?.query())?.held ?? []).map((lock) => lock.name));
-    for (const runId of open) {
-      if (held.has(runLockName(runId))) continue; // still running in another tab
-      await store.append({
-        time: Date.now(),
-        event: 'run.interrupted',
-        subject: { runId },
-        details: {
-          reason: 'The page running it was closed, reloaded or crashed before the run ended.'
-        }
-      });
-    }
-    await this.refresh();
+    // One sweep at a time across tabs, so two tabs loading together record a run once.
+    const recorded = await withLock(SWEEP_LOCK, async () => {
+      const open = await store.unfinishedRuns();
+      if (open.length === 0) return 0;
+      // Asked after reading the log: a run writes its outcome before it lets go of its lock, so a
+      // run whose lock is free now either has its outcome on record by now or lost its tab.
+      const held = new Set(((await navigator.locks?.query())?.held ?? []).map((l) => l.name));
+      const candidates = open.filter((runId) => !held.has(runLockName(runId)));
+      if (candidates.length === 0) return 0;
+      const still = new Set(await store.unfinishedRuns());
+      let count = 0;
+      for (const runId of candidates) {
+        if (!still.has(runId)) continue; // it ended while we looked
+        await store.append({
+          time: Date.now(),
+          event: 'run.interrupted',
+          subject: { runId },
+          details: {
+            reason: 'The page running it was closed, reloaded or crashed before the run ended.'
+          }
+        });
+        count++;
+      }
+      return count;
+    });
+    if (recorded > 0) await this.refresh();
   }
 
   async store(): Promise<AuditStore> {

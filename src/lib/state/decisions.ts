@@ -125,9 +125,10 @@ export async function decide(
     signature,
     deviceKeyId: store.device.id
   };
-  // Audit first (intent before effect): a page that dies in between leaves a recorded decision
-  // that did not take effect, never an approval that nobody recorded.
-  await auditLog.record({
+  // The decision and its audit record are written in one transaction (requests-store): whatever
+  // dies in between (a reload, a closed tab, a crash), both are on disk or neither is.
+  const saved = await recordDecision(store, request.id, STATE_AFTER[action], decision, {
+    time: Date.now(),
     event: 'decision',
     subject,
     details: {
@@ -138,9 +139,9 @@ export async function decide(
       signature
     }
   });
-  const saved = await recordDecision(db, request.id, STATE_AFTER[action], decision);
   pendingCount.changed();
   if (!saved) {
+    // Another tab decided first: its record is the decision; this one says the attempt lost.
     await auditLog.record({
       event: 'decision',
       subject,
@@ -148,6 +149,7 @@ export async function decide(
     });
     return 'This request was decided already (perhaps in another tab).';
   }
+  await auditLog.refresh();
   if (action === 'pin' || action === 'block') await changeHashLists(request.moduleSha256, action);
   return null;
 }

@@ -243,8 +243,9 @@ export class InboxState {
           },
           details: { channel, fileName: item.fileName, size: request.size, format: request.format }
         });
-        await saveRequest(db, request, module);
-        await auditLog.record({
+        // The request, its bytes and its verdict record land in one transaction (requests-store).
+        await saveRequest(await auditLog.store(), request, module, {
+          time: Date.now(),
           event: 'verdict',
           subject: {
             requestId: request.id,
@@ -262,6 +263,7 @@ export class InboxState {
             reasons: verdict.reasons.map((r) => r.code)
           }
         });
+        await auditLog.refresh();
         if (verdict.ok) accepted++;
         outcomes[request.state] = (outcomes[request.state] ?? 0) + 1;
         taken.push(request);

@@ -7,12 +7,11 @@
 import { stripAnsi } from '$lib/core/ansi';
 import { currentPolicy } from '$lib/storage/policy-store';
 import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
-import { listKeys } from '$lib/storage/keys-store';
-import { getModule } from '$lib/storage/requests-store';
-import { listRuns, moveRequest, putRun } from '$lib/storage/runs-store';
+import { getModule, readRequest } from '$lib/storage/requests-store';
+import { listRuns, markInterrupted, moveRequest, putRun } from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
-import { startRun, type RunHandle, type RunResult } from '$lib/runtime/host';
+import { startRun, type RunHandle } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
 import { compiledModule, rememberCompiled } from '$lib/runtime/module-cache';
 import type { InputFile, RunGrant } from '$lib/runtime/protocol';
@@ -23,6 +22,7 @@ import { database } from './database';
 import { runMode } from './run-mode.svelte';
 import { pendingCount } from './pending.svelte';
 import { signRunReceipt } from './receipts';
+import { denyNow, fromResult, join } from './run-checks';
 
 export type { RunRow, RunStatus };
 
@@ -49,9 +49,11 @@ export class LiveRun {
     readonly inputs: RunInputs
   ) {}
   handle: RunHandle | null = null;
-  /** Counted against the concurrency cap from the moment it is launched. */
+  /** Counted against the concurrency cap from the moment it is launched; set once, never reset. */
   launched = false;
   ended = false;
+  /** Lets go of the run's Web Lock (held from queueing to the recorded end); idempotent. */
+  release: () => void = () => {};
   decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   raw = { stdout: [] as Uint8Array[], stderr: [] as Uint8Array[] };
 }
@@ -68,7 +70,7 @@ export class RunsState {
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
     await this.#markInterrupted();
     this.history = await listRuns(db);
-    const requests = await db.getAllFromIndex('requests', 'byCreated');
+    const requests = (await db.getAllFromIndex('requests', 'byCreated')).map(readRequest);
     this.ready = requests
       .filter((r) => r.state === 'approved' || r.state === 'auto-approved')
       .reverse();
@@ -76,16 +78,24 @@ export class RunsState {
     if (this.ready.length > 0) warmRunWorker();
   }
 
-  /** Runs this tab did not finish and no tab holds: the page died mid-run. */
+  /**
+   * Runs this tab did not finish and no tab holds: the page died mid-run (or while it was queued).
+   * Rows are read before the locks are asked for: every run takes its lock before its row says
+   * queued and lets go only after its end is written, so a row read as live whose lock is free
+   * afterwards is dead or finished, and markInterrupted re-reads it to tell which.
+   */
   async #markInterrupted(): Promise<void> {
     const db = await database();
+    const live = (await listRuns(db)).filter(
+      (run) => run.status === 'running' || run.status === 'queued'
+    );
+    if (live.length === 0) return;
     const held = new Set(((await navigator.locks?.query())?.held ?? []).map((l) => l.name));
     const mine = new Set(this.live.map((r) => r.id));
     let found = false;
-    for (const run of await listRuns(db)) {
-      if ((run.status !== 'running' && run.status !== 'queued') || mine.has(run.id)) continue;
-      if (held.has(runLockName(run.id))) continue;
-      await putRun(db, { ...run, status: 'interrupted', endedAt: run.endedAt ?? Date.now() });
+    for (const run of live) {
+      if (mine.has(run.id) || held.has(runLockName(run.id))) continue;
+      if (!(await markInterrupted(db, run.id, Date.now()))) continue;
       await moveRequest(db, run.requestId, ['running'], 'done');
       found = true;
     }
@@ -102,10 +112,15 @@ export class RunsState {
     const moved = await moveRequest(db, request.id, ['approved', 'auto-approved'], 'running');
     if (!moved) return this.#fail('Only an approved request that has not run yet can run.');
     pendingCount.changed();
-    const run = new LiveRun(crypto.randomUUID(), moved, inputs);
+    const run = new LiveRun(crypto.randomUUID(), readRequest(moved), inputs);
+    // The lock is taken before the row says "queued": another tab's sweep must not take a run
+    // waiting in this (live) tab for one whose tab died.
+    await hold(run);
     this.live = [...this.live, run];
     await putRun(db, this.#row(run, { status: 'queued' }));
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
+    // A run that ended meanwhile may have launched this one already (or it was stopped).
+    if (run.launched || run.ended) return null;
     if (this.live.filter((r) => r.launched && !r.ended).length >= this.concurrency) {
       await auditLog.record({
         event: 'run.queued',
@@ -131,26 +146,15 @@ export class RunsState {
     void auditLog.record({ event: 'run.stop-all', subject: {}, details: { runs: count } });
   }
 
+  /** Starts a run's worker; once per run, whoever calls (start, or a run that ended). */
   async #launch(run: LiveRun): Promise<void> {
     // Both start() and a run ending (pulling the next from the queue) may reach here for the
     // same queued run; a second launch would run the module again.
-    if (run.launched) return;
+    if (run.launched || run.ended) return;
     run.launched = true;
     const request = run.request;
     const db = await database();
     const grant = grantFor(request, run.inputs);
-    // The lock says "this run is alive in this tab"; a tab that dies releases it, and the next
-    // start records the run as interrupted. Taken before the start is recorded, so a recorded
-    // start always has a lock (or a dead tab) behind it.
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await new Promise<void>((locked) => {
-      if (!navigator.locks) return locked();
-      void navigator.locks.request(runLockName(run.id), () => {
-        locked();
-        return held;
-      });
-    });
     try {
       // "running" is shown only once the start is on record (intent before effect).
       await auditLog.record({
@@ -158,6 +162,8 @@ export class RunsState {
         subject: { runId: run.id, requestId: request.id, moduleSha256: request.moduleSha256 },
         details: { limits: grant.limits, capabilities: grant.capabilities }
       });
+      // Stopped while the start was recorded: #end writes the row, which must not be overwritten.
+      if (run.ended) return;
       await putRun(db, this.#row(run, { status: 'running' }));
       if (!run.ended) run.status = 'running';
       const denied = await denyNow(request);
@@ -200,8 +206,15 @@ export class RunsState {
         fromResult(result),
         prepared && prepared.runSha256 !== prepared.moduleSha256 ? prepared.runSha256 : null
       );
+    } catch (error) {
+      await this.#end(run, {
+        status: 'refused',
+        message: `The run could not start: ${error instanceof Error ? error.message : String(error)}`
+      });
     } finally {
-      release();
+      // An ended run is released by #end once its end is written; this covers a start that threw
+      // before any end.
+      if (!run.ended) run.release();
     }
   }
 
@@ -264,6 +277,8 @@ export class RunsState {
     } catch (error) {
       this.error = `The run ended (${result.status}) but could not be recorded: ${error instanceof Error ? error.message : String(error)}`;
     }
+    // The end is written (or could not be): the lock has nothing left to protect.
+    run.release();
     const history = await listRuns(db).catch(() => this.history);
     this.history = history;
     this.live = this.live.filter((r) => r !== run);
@@ -297,14 +312,21 @@ export class RunsState {
   }
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/**
+ * Takes the run's Web Lock and resolves once it is held. The lock says "this run is alive in this
+ * tab" from queueing to its recorded end; a tab that dies releases it, and the next sweep records
+ * the run as interrupted.
+ */
+function hold(run: LiveRun): Promise<void> {
+  const locks = navigator.locks;
+  if (!locks) return Promise.resolve();
+  const held = new Promise<void>((resolve) => (run.release = resolve));
+  return new Promise<void>((locked) => {
+    void locks.request(runLockName(run.id), () => {
+      locked();
+      return held;
+    });
+  });
 }
 
 function grantSummary(request: RequestRow) {
@@ -337,39 +359,6 @@ export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
     files: has('fs-read')
       ? (inputs.files ?? []).map((f) => ({ path: String(f.path), bytes: new Uint8Array(f.bytes) }))
       : []
-  };
-}
-
-/** Deny rules hold at run time too: a hash blocked or a signer revoked since the approval. */
-async function denyNow(request: RequestRow): Promise<string | null> {
-  const db = await database();
-  const policy = await currentPolicy(db);
-  if (policy.blockedHashes.includes(request.moduleSha256)) {
-    return 'This module hash has been blocked since it was approved.';
-  }
-  const keys = await listKeys(db);
-  const revoked = request.verdict.signers.filter(
-    (id) => keys.find((k) => k.id === id)?.trust === 'revoked'
-  );
-  if (revoked.length > 0) return 'Its signer has been revoked since it was approved.';
-  // Checked again here (not only at start): the mode may have changed while it was queued.
-  if (runMode.mode === 'lockdown') return 'Lockdown: nothing runs.';
-  return null;
-}
-
-function fromResult(
-  result: RunResult
-): Partial<RunRow> & { status: RunStatus; message: string | null } {
-  const end = result.end;
-  return {
-    status: result.status,
-    message: result.message,
-    exitCode: end?.exitCode ?? null,
-    durationMs: end?.durationMs ?? result.durationMs,
-    peakMemoryBytes: end?.peakMemoryBytes ?? null,
-    truncated: end?.truncated ?? result.status === 'output-cap',
-    refusedCalls: end?.refusedCalls ?? {},
-    files: end?.files ?? []
   };
 }
 

@@ -15,7 +15,8 @@ import { verifyChain } from '$lib/core/audit/chain';
 import { createRecord, type AuditRecordInput } from '$lib/core/audit/record';
 import { signCheckpoint } from '$lib/core/audit/checkpoint';
 import { reason, type Reason } from '$lib/core/verdict';
-import type { NightCoreDatabase } from './db';
+import type { IDBPTransaction } from 'idb';
+import type { NightCoreDB, NightCoreDatabase, StoreName } from './db';
 import type { DeviceKey } from './device-key';
 import { withLock } from './locks';
 import type { AuditRow, CheckpointRow } from './records';
@@ -29,6 +30,12 @@ const EMPTY_RANGE: CompactRange = { size: 0, roots: [] };
 const RUN_OUTCOMES = new Set<string>(['run.finished', 'run.killed', 'run.interrupted']);
 /** A running run holds this Web Lock in its tab; a tab that dies releases it. */
 export const runLockName = (runId: string) => `nightcore-run-${runId}`;
+
+/** The two requests an append makes on the audit store, whatever else its transaction spans. */
+interface AuditWriter {
+  openCursor(query: null, direction: 'prev'): Promise<{ value: AuditRow } | null>;
+  add(row: AuditRow): Promise<unknown>;
+}
 
 export type ChainCheck =
   | { ok: true; count: number; headSeq: number | null; from: number }
@@ -90,7 +97,54 @@ export class AuditStore {
    */
   async #extend(inputs: readonly AuditRecordInput[]): Promise<AuditRow[]> {
     const tx = this.db.transaction('audit', 'readwrite');
-    const head = (await tx.store.openCursor(null, 'prev'))?.value ?? null;
+    const { rows, added } = await this.#addAfterHead(tx, inputs);
+    await Promise.all([added, tx.done]);
+    await this.#checkpointIfCrossed(rows);
+    return rows;
+  }
+
+  /**
+   * Appends the record `work` returns in the SAME readwrite transaction as the writes `work` makes
+   * to `stores` (a decision and its record: both or neither, whatever dies in between). `work`
+   * may only await requests of `tx`; returning null aborts the transaction, so nothing it wrote
+   * stays and nothing is appended. Resolves to the row appended, or null.
+   */
+  async appendWith<S extends Exclude<StoreName, 'audit'>>(
+    stores: readonly S[],
+    work: (
+      tx: IDBPTransaction<NightCoreDB, ('audit' | S)[], 'readwrite'>
+    ) => Promise<AuditRecordInput | null>
+  ): Promise<AuditRow | null> {
+    const tx = this.db.transaction(['audit', ...stores], 'readwrite');
+    let input: AuditRecordInput | null;
+    try {
+      input = await work(tx);
+    } catch (error) {
+      await abandon(tx);
+      throw error;
+    }
+    if (!input) {
+      await abandon(tx);
+      return null;
+    }
+    const { rows, added } = await this.#addAfterHead(tx, [input]);
+    await Promise.all([added, tx.done]);
+    const row = rows[0]!;
+    await this.#checkpointIfCrossed(rows);
+    this.#channel?.postMessage({ type: 'appended', seq: row.seq });
+    return row;
+  }
+
+  /**
+   * Reads the head in `tx` and adds the records after it (hashed synchronously in between).
+   * `added` settles with the adds; the caller awaits it together with `tx.done`.
+   */
+  async #addAfterHead(
+    tx: { abort(): void; done: Promise<void>; objectStore(name: 'audit'): AuditWriter },
+    inputs: readonly AuditRecordInput[]
+  ): Promise<{ rows: AuditRow[]; added: Promise<unknown> }> {
+    const audit = tx.objectStore('audit');
+    const head = (await audit.openCursor(null, 'prev'))?.value ?? null;
     let previous = head ? { seq: head.seq, hash: head.hash } : null;
     let range = head?.range ?? EMPTY_RANGE;
     const rows: AuditRow[] = [];
@@ -102,18 +156,19 @@ export class AuditStore {
         previous = { seq: record.seq, hash: record.hash };
       }
     } catch (error) {
-      tx.abort();
-      await tx.done.catch(() => undefined);
+      await abandon(tx);
       throw error;
     }
-    await Promise.all([...rows.map((row) => tx.store.add(row)), tx.done]);
+    return { rows, added: Promise.all(rows.map((row) => audit.add(row))) };
+  }
+
+  async #checkpointIfCrossed(rows: readonly AuditRow[]): Promise<void> {
     // One checkpoint per call, at its end, when it crossed a multiple of CHECKPOINT_EVERY.
     const lastRow = rows[rows.length - 1]!;
     const firstSeq = rows[0]!.seq;
     const crossed =
       Math.floor((lastRow.seq + 1) / CHECKPOINT_EVERY) > Math.floor(firstSeq / CHECKPOINT_EVERY);
     if (crossed) await this.#saveCheckpoint(lastRow);
-    return rows;
   }
 
   /** A signed checkpoint of the log as it is now (none for an empty log). */
@@ -236,6 +291,16 @@ export class AuditStore {
     this.#channel?.close();
     this.#channel = null;
   }
+}
+
+/** Aborts a transaction (unless a failed request already did) and waits until it has ended. */
+async function abandon(tx: { abort(): void; done: Promise<void> }): Promise<void> {
+  try {
+    tx.abort();
+  } catch {
+    // Already aborted: a failed request aborts its transaction by itself.
+  }
+  await tx.done.catch(() => undefined);
 }
 
 function sameRange(a: CompactRange, b: CompactRange | undefined): boolean {

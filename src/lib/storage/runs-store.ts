@@ -32,3 +32,28 @@ export async function moveRequest(
   await tx.done;
   return next;
 }
+
+/**
+ * Marks a run interrupted if, read again in this transaction, it is still queued or running; false
+ * when it ended meanwhile (its tab wrote the outcome) or is gone.
+ */
+export async function markInterrupted(
+  db: NightCoreDatabase,
+  id: string,
+  endedAt: number
+): Promise<boolean> {
+  const tx = db.transaction('runs', 'readwrite');
+  const row = await tx.store.get(id);
+  if (!row || (row.status !== 'running' && row.status !== 'queued')) {
+    await tx.done;
+    return false;
+  }
+  await tx.store.put({
+    ...row,
+    status: 'interrupted',
+    outcome: 'interrupted',
+    endedAt: row.endedAt ?? endedAt
+  });
+  await tx.done;
+  return true;
+}

@@ -1,0 +1,58 @@
+/**
+ * The steps of a run that need no run state: the deny rules checked again as it starts, the
+ * outcome read from the worker's result, and joining streamed output (state/runs.svelte.ts).
+ */
+import { currentPolicy } from '$lib/storage/policy-store';
+import { listKeys } from '$lib/storage/keys-store';
+import { NO_VERDICT } from '$lib/storage/requests-store';
+import type { RequestRow, RunRow } from '$lib/storage/records';
+import type { RunResult } from '$lib/runtime/host';
+import type { RunStatus } from '$lib/core/run-status';
+import { database } from './database';
+import { runMode } from './run-mode.svelte';
+
+export function join(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Deny rules hold at run time too: a hash blocked or a signer revoked since the approval. */
+export async function denyNow(request: RequestRow): Promise<string | null> {
+  const db = await database();
+  const policy = await currentPolicy(db);
+  if (request.verdict.reasons.some((r) => r.code === NO_VERDICT)) {
+    return 'It was stored without its verdict: take the bundle in again.';
+  }
+  if (policy.blockedHashes.includes(request.moduleSha256)) {
+    return 'This module hash has been blocked since it was approved.';
+  }
+  const keys = await listKeys(db);
+  const revoked = request.verdict.signers.filter(
+    (id) => keys.find((k) => k.id === id)?.trust === 'revoked'
+  );
+  if (revoked.length > 0) return 'Its signer has been revoked since it was approved.';
+  // Checked again here (not only at start): the mode may have changed while it was queued.
+  if (runMode.mode === 'lockdown') return 'Lockdown: nothing runs.';
+  return null;
+}
+
+export function fromResult(
+  result: RunResult
+): Partial<RunRow> & { status: RunStatus; message: string | null } {
+  const end = result.end;
+  return {
+    status: result.status,
+    message: result.message,
+    exitCode: end?.exitCode ?? null,
+    durationMs: end?.durationMs ?? result.durationMs,
+    peakMemoryBytes: end?.peakMemoryBytes ?? null,
+    truncated: end?.truncated ?? result.status === 'output-cap',
+    refusedCalls: end?.refusedCalls ?? {},
+    files: end?.files ?? []
+  };
+}
