@@ -19,6 +19,7 @@ import type { NightCoreDatabase } from './db';
 import type { DeviceKey } from './device-key';
 import { withLock } from './locks';
 import type { AuditRow, CheckpointRow } from './records';
+import { isQuotaError, storageWrite } from './storage-errors';
 
 export const AUDIT_LOCK = 'nightcore-audit-append';
 export const AUDIT_CHANNEL = 'nightcore-audit';
@@ -106,13 +107,25 @@ export class AuditStore {
       await tx.done.catch(() => undefined);
       throw error;
     }
-    await Promise.all([...rows.map((row) => tx.store.add(row)), tx.done]);
+    // Over quota the transaction is rolled back whole: no record is added, the head stays where
+    // it was, and the chain is as intact as before (StorageFullError names the event).
+    await storageWrite(
+      `the audit record (${inputs.length === 1 ? inputs[0]!.event : `${inputs.length} records`})`,
+      () => Promise.all([...rows.map((row) => tx.store.add(row)), tx.done]),
+      tx
+    );
     // One checkpoint per call, at its end, when it crossed a multiple of CHECKPOINT_EVERY.
     const lastRow = rows[rows.length - 1]!;
     const firstSeq = rows[0]!.seq;
     const crossed =
       Math.floor((lastRow.seq + 1) / CHECKPOINT_EVERY) > Math.floor(firstSeq / CHECKPOINT_EVERY);
-    if (crossed) await this.#saveCheckpoint(lastRow);
+    try {
+      if (crossed) await this.#saveCheckpoint(lastRow);
+    } catch (error) {
+      // The records are committed: a checkpoint that does not fit must not report them as lost.
+      // The next one (every CHECKPOINT_EVERY records, or Make checkpoint) covers them.
+      if (!isQuotaError(error)) throw error;
+    }
     return rows;
   }
 

@@ -1,8 +1,12 @@
 /** Run requests and the module bytes they carry, written together so neither exists alone. */
 import type { NightCoreDatabase } from './db';
 import type { ModuleRow, RequestRow } from './records';
+import { storageWrite } from './storage-errors';
 
-/** Stores a request and (when it has one) its module, in one transaction. */
+/**
+ * Stores a request and (when it has one) its module, in one transaction: over quota, neither is
+ * written (StorageFullError).
+ */
 export async function saveRequest(
   db: NightCoreDatabase,
   request: RequestRow,
@@ -12,7 +16,11 @@ export async function saveRequest(
   const writes: Promise<unknown>[] = [tx.objectStore('requests').add(request)];
   // Bytes are keyed by their SHA-256: the same module arriving twice is stored once.
   if (module) writes.push(tx.objectStore('modules').put(module));
-  await Promise.all([...writes, tx.done]);
+  await storageWrite(
+    `the request for ${request.fileName}${module ? ` (${module.size} bytes of module)` : ''}`,
+    () => Promise.all([...writes, tx.done]),
+    tx
+  );
 }
 
 /** Newest first. */
@@ -42,8 +50,7 @@ export async function recordDecision(
     return null;
   }
   const next = { ...row, state, decision };
-  await tx.store.put(next);
-  await tx.done;
+  await storageWrite('the decision', () => Promise.all([tx.store.put(next), tx.done]), tx);
   return next;
 }
 
