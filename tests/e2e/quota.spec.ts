@@ -94,14 +94,45 @@ async function dropDatabase(page: Page, name: string): Promise<void> {
   );
 }
 
-/** Fills the origin's quota, leaving about `slack` bytes free (a separate database held them). */
+/** What the browser's quota books say is left for the origin (negative: already over). */
+async function headroom(page: Page): Promise<number> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const origin = new URL(page.url()).origin;
+    const { usage, quota } = await cdp.send('Storage.getUsageAndQuota', { origin });
+    return quota - usage;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+const SLACK_UNIT = 256 * 1024;
+const SLACK_UNITS = 8;
+
+/**
+ * Fills the origin's quota, then gives back at least `slack` bytes. Chromium accepts writes a
+ * little past its quota (it books LevelDB's growth after the fact), so the space is given back
+ * in whole databases set aside beforehand, until the books show `slack` free.
+ */
 async function fillLeaving(page: Page, slack: number): Promise<void> {
-  if (slack > 0) expect(await fill(page, 'quota-slack', slack, 1)).toBe(1);
+  const units = slack > 0 ? SLACK_UNITS : 0;
+  for (let i = 0; i < units; i++)
+    expect(await fill(page, `quota-slack-${i}`, SLACK_UNIT, 1)).toBe(1);
   // Each stage must end on the browser's refusal, not on `max`: the quota is really reached.
   expect(await fill(page, 'quota-filler', 1024 * 1024, 200)).toBeLessThan(200);
   expect(await fill(page, 'quota-filler', 32 * 1024, 200)).toBeLessThan(200);
-  if (slack > 0) await dropDatabase(page, 'quota-slack');
-  else expect(await fill(page, 'quota-filler', 256, 2000)).toBeLessThan(2000);
+  if (slack === 0) {
+    expect(await fill(page, 'quota-filler', 256, 2000)).toBeLessThan(2000);
+    return;
+  }
+  for (let i = 0; i < units; i++) {
+    const was = await headroom(page);
+    if (was >= slack) return;
+    await dropDatabase(page, `quota-slack-${i}`);
+    // The delete is booked a moment later.
+    await expect.poll(() => headroom(page), { timeout: 20_000 }).toBeGreaterThan(was);
+  }
+  expect(await headroom(page)).toBeGreaterThanOrEqual(slack);
 }
 
 interface Snapshot {
@@ -252,6 +283,104 @@ test('an intake that does not fit is refused whole, named, audited; it succeeds 
     expect(restored.modules).toContain(big.sha256);
     expect(await chainOnLoad(page)).toBe('ok');
     expect(watch.problems.filter((p) => !p.includes('QuotaExceeded'))).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('an audit append that does not fit adds nothing: the chain stays whole and the intake it records does not happen', async ({
+  baseURL
+}) => {
+  test.setTimeout(120_000);
+  const { context, page } = await profile(baseURL);
+  const w = cliWorkspace('quota-audit');
+  try {
+    await pinKey(page, w.text('alice.pub'));
+    const bundle = w.bundle('echo-args');
+    await gotoReady(page, '/inbox');
+    await auditReady(page);
+    const before = await snapshot(page);
+
+    await fillLeaving(page, 0); // not even room for one audit record
+    await page.getByTestId('intake-paste').fill(bundle);
+    await page.getByTestId('intake-submit').click();
+    const result = page.getByTestId('intake-result');
+    await expect(result).toHaveAttribute('role', 'alert', { timeout: 30_000 });
+    await expect(result).toContainText(
+      'Storage is full: the audit record (intake) could not be saved, and nothing of it was written.'
+    );
+    await expect(result).toContainText('The audit log is full too: this refusal is not in it.');
+
+    // Intent not on record, so no effect: no request, no module, not one audit row added.
+    expect(await snapshot(page)).toEqual(before);
+    // A reload on the full disk still opens and verifies the log (read-only).
+    expect(await chainOnLoad(page)).toBe('ok');
+
+    // Space back: the next append chains straight onto the old head, no gap, no fork.
+    await dropDatabase(page, 'quota-filler');
+    await gotoReady(page, '/inbox');
+    await page.getByTestId('intake-paste').fill(bundle);
+    await page.getByTestId('intake-submit').click();
+    await expect(page.getByTestId('intake-result')).toHaveText(
+      '1 received, 1 verified (1 pending).',
+      {
+        timeout: 30_000
+      }
+    );
+    const after = await snapshot(page);
+    expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
+    expect(after.audit.map((r) => r.seq)).toEqual(after.audit.map((_, i) => i));
+    expect(await chainOnLoad(page)).toBe('ok');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a run whose output does not fit is named in the UI; its outcome is audited and the chain holds', async ({
+  baseURL
+}) => {
+  test.setTimeout(120_000);
+  const { context, page } = await profile(baseURL);
+  const w = cliWorkspace('quota-run');
+  try {
+    await pinKey(page, w.text('alice.pub'));
+    await approveBundle(page, w.bundle('cat-stdin'));
+    await gotoReady(page, '/runs');
+    await auditReady(page);
+    const ready = page.getByTestId('run-ready').filter({ hasText: 'cat-stdin' });
+    // 900 KiB of random bytes echoed back: incompressible output under the 1 MiB output cap.
+    await ready.getByTestId('run-stdin-file').setInputFiles({
+      name: 'noise.bin',
+      mimeType: 'application/octet-stream',
+      buffer: randomBytes(900 * 1024)
+    });
+    const before = await snapshot(page);
+    await fillLeaving(page, 256 * 1024);
+    await ready.getByTestId('run-start').click();
+
+    const run = page.getByTestId('run').filter({ hasText: 'cat-stdin' }).first();
+    await expect(run).toHaveAttribute('data-status', 'exited', { timeout: 30_000 });
+    const error = page.getByTestId('run-error');
+    await expect(error).toContainText('The run ended (exited) but could not be recorded:', {
+      timeout: 30_000
+    });
+    await expect(error).toContainText(/Storage is full: the record of run [0-9a-f]{8} \(exited\)/);
+    await expect(error).toContainText('Free space on this device');
+
+    const after = await snapshot(page);
+    // The outcome is on record; the run row is the last one that fitted, whole (no partial output).
+    const added = after.audit
+      .slice(before.audit.length)
+      .map((r) => r.event)
+      .filter((e) => e !== 'settings.changed'); // the persistence request on the first click
+    expect(added).toEqual(['run.started', 'run.finished']);
+    const finished = after.audit[after.audit.length - 1]!;
+    expect(finished.details.stdoutBytes).toBe(900 * 1024);
+    expect(after.runs).toHaveLength(1);
+    expect(after.runs[0]!.status).toBe('running');
+    expect(after.runs[0]!.stdoutBytes).toBeNull();
+    expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
+    expect(await chainOnLoad(page)).toBe('ok');
   } finally {
     await context.close();
   }
