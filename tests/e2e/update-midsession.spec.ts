@@ -1,5 +1,14 @@
 import { expect, test, type Page } from '@playwright/test';
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
@@ -23,7 +32,7 @@ const which = (page: Page) =>
           once: true
         });
         navigator.serviceWorker.controller!.postMessage('which');
-        setTimeout(() => resolve('v1'), 1000);
+        setTimeout(() => resolve('v1'), 5000); // a busy machine wakes a worker slowly
       })
   );
 
@@ -171,6 +180,79 @@ test('a new version mid-session reloads nothing by itself, warns before losing w
       ).nightcoreAutomation.audit.check()
     );
     expect(check.status).toBe('ok');
+  } finally {
+    await context.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A real deployment replaces every page's hashed chunk: the new build's files are renamed, every
+ * reference to them rewritten, and the version (hence the cache name) changes. Tabs still on the
+ * old version hold references to the old names.
+ */
+function deployNewBuild(dir: string): string {
+  const nodes = join(dir, '_app/immutable/nodes');
+  const renames = readdirSync(nodes)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => [f, f.replace(/\.js$/, 'v2.js')] as const);
+  for (const [from, to] of renames) renameSync(join(nodes, from), join(nodes, to));
+  const version = JSON.parse(readFileSync(join(dir, '_app/version.json'), 'utf8')).version;
+  const next = String(Number(version) + 1);
+  const rewrite = (path: string) => {
+    let text = readFileSync(path, 'utf8');
+    for (const [from, to] of renames) text = text.replaceAll(`nodes/${from}`, `nodes/${to}`);
+    writeFileSync(path, text.replaceAll(version, next));
+  };
+  const walk = (at: string): void => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(js|html|json)$/.test(entry.name)) rewrite(path);
+    }
+  };
+  walk(dir);
+  return next;
+}
+
+test('a tab left on the old version keeps working after another tab reloads into the new one', async ({
+  browser
+}) => {
+  test.setTimeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), 'nightcore-build-'));
+  cpSync(new URL('../../build', import.meta.url), dir, { recursive: true });
+  const server = await startServer({ dir, port: 0 });
+  const context = await browser.newContext({ baseURL: server.url });
+  const w = cliWorkspace('update-old-tab');
+  try {
+    const a = await context.newPage();
+    await pinKey(a, w.text('alice.pub'));
+    await approveBundle(a, w.bundle('loop', '--timeout-ms', '60000'));
+    await waitForServiceWorkerControl(a);
+    const run = await runReady(a, 'loop');
+    await expect(run).toHaveAttribute('data-status', 'running', { timeout: 20_000 });
+    await mark(a);
+
+    const next = deployNewBuild(dir);
+    await a.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await expect(a.getByTestId('update-banner')).toBeVisible({ timeout: 20_000 });
+
+    // Another tab takes the new version (nothing to lose there).
+    const b = await context.newPage();
+    await gotoReady(b, '/');
+    await expect(b.getByTestId('update-banner')).toBeVisible({ timeout: 20_000 });
+    await Promise.all([b.waitForEvent('load'), b.getByTestId('update-reload').click()]);
+    await expect(b.locator('html[data-ready="true"]')).toHaveCount(1);
+    expect(await b.evaluate(() => caches.keys())).toContain(`nightcore-${next}`);
+
+    // Tab A, still on the old version, opens a page it had not loaded yet: its chunk is gone
+    // from the server, and comes from the old version's cache. No reload, the run runs on.
+    await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await expect(a.getByRole('heading', { level: 1 })).toHaveText(/Audit/, { timeout: 20_000 });
+    await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
+    await expect(run).toHaveAttribute('data-status', 'running');
+    expect(await marked(a)).toBe(true);
   } finally {
     await context.close();
     await server.close();
