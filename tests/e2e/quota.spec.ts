@@ -16,10 +16,11 @@ import { approveBundle, cliWorkspace, pinKey, type Workspace } from './workspace
  * with the browser's own QuotaExceededError. Deleting the filler gives the space back.
  * Mounting needs root (CAP_SYS_ADMIN); without it these tests are skipped, saying why.
  */
-const MOUNT = mkdtempSync(join(tmpdir(), 'nightcore-quota-'));
+let MOUNT = '';
 let mounted = false;
 
 test.beforeAll(() => {
+  MOUNT = mkdtempSync(join(tmpdir(), 'nightcore-quota-'));
   const result = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', MOUNT]);
   mounted = result.status === 0;
 });
