@@ -1,7 +1,7 @@
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromiumArgs, chromiumPath } from '../../scripts/chromium.mjs';
@@ -30,9 +30,13 @@ test.afterAll(() => {
   rmSync(MOUNT, { recursive: true, force: true });
 });
 
+/**
+ * A fresh profile on the small volume; `close` deletes it, so the next test's filler meets the
+ * quota and not a volume still holding this test's filler (that fails differently: an IOError).
+ */
 async function profile(
   baseURL: string | undefined
-): Promise<{ context: BrowserContext; page: Page }> {
+): Promise<{ context: BrowserContext; page: Page; close: () => Promise<void> }> {
   test.skip(!mounted, 'needs root to mount a small tmpfs for the profile (a real quota)');
   const dir = join(MOUNT, `profile-${Date.now()}`);
   mkdirSync(dir);
@@ -42,7 +46,11 @@ async function profile(
     baseURL
   });
   const page = context.pages()[0] ?? (await context.newPage());
-  return { context, page };
+  const close = async () => {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { context, page, close };
 }
 
 /**
@@ -231,7 +239,7 @@ test('an intake that does not fit is refused whole, named, audited; it succeeds 
   baseURL
 }) => {
   test.setTimeout(120_000);
-  const { context, page } = await profile(baseURL);
+  const { page, close } = await profile(baseURL);
   const watch = watchForProblems(page);
   const w = cliWorkspace('quota');
   try {
@@ -285,7 +293,7 @@ test('an intake that does not fit is refused whole, named, audited; it succeeds 
     expect(await chainOnLoad(page)).toBe('ok');
     expect(watch.problems.filter((p) => !p.includes('QuotaExceeded'))).toEqual([]);
   } finally {
-    await context.close();
+    await close();
   }
 });
 
@@ -293,7 +301,7 @@ test('an audit append that does not fit adds nothing: the chain stays whole and 
   baseURL
 }) => {
   test.setTimeout(120_000);
-  const { context, page } = await profile(baseURL);
+  const { page, close } = await profile(baseURL);
   const w = cliWorkspace('quota-audit');
   try {
     await pinKey(page, w.text('alice.pub'));
@@ -333,7 +341,7 @@ test('an audit append that does not fit adds nothing: the chain stays whole and 
     expect(after.audit.map((r) => r.seq)).toEqual(after.audit.map((_, i) => i));
     expect(await chainOnLoad(page)).toBe('ok');
   } finally {
-    await context.close();
+    await close();
   }
 });
 
@@ -341,7 +349,7 @@ test('a run whose output does not fit is named in the UI; its outcome is audited
   baseURL
 }) => {
   test.setTimeout(120_000);
-  const { context, page } = await profile(baseURL);
+  const { page, close } = await profile(baseURL);
   const w = cliWorkspace('quota-run');
   try {
     await pinKey(page, w.text('alice.pub'));
@@ -383,6 +391,85 @@ test('a run whose output does not fit is named in the UI; its outcome is audited
     expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
     expect(await chainOnLoad(page)).toBe('ok');
   } finally {
-    await context.close();
+    await close();
+  }
+});
+
+test('an approval that cannot be audited is not made, and the Inbox says why', async ({
+  baseURL
+}) => {
+  test.setTimeout(120_000);
+  const { page, close } = await profile(baseURL);
+  const w = cliWorkspace('quota-decide');
+  try {
+    await pinKey(page, w.text('alice.pub'));
+    await gotoReady(page, '/inbox');
+    await auditReady(page);
+    await page.getByTestId('intake-paste').fill(w.bundle('hello'));
+    await page.getByTestId('intake-submit').click();
+    const request = page.getByTestId('request').first();
+    await expect(request).toHaveAttribute('data-state', 'pending');
+    // The first click on each page asks for persistent storage and audits the answer (Keys page,
+    // then here): let both records land before the disk fills.
+    const persistence = async () =>
+      (await snapshot(page)).audit.filter((r) => r.event === 'settings.changed').length;
+    await expect.poll(persistence).toBe(2);
+    const before = await snapshot(page);
+
+    await fillLeaving(page, 0);
+    await request.getByTestId('approve').click();
+    const result = page.getByTestId('intake-result');
+    await expect(result).toHaveAttribute('role', 'alert', { timeout: 30_000 });
+    await expect(result).toContainText(
+      'Storage is full: the audit record (decision) could not be saved, and nothing of it was written.'
+    );
+    await expect(request).toHaveAttribute('data-state', 'pending');
+    const after = await snapshot(page);
+    expect(after.requests).toEqual(before.requests);
+    expect(after.audit).toEqual(before.audit);
+    expect(await chainOnLoad(page)).toBe('ok');
+  } finally {
+    await close();
+  }
+});
+
+test('a full disk (before the quota is reached) is reported the same way, and nothing is half-written', async ({
+  baseURL
+}) => {
+  test.setTimeout(120_000);
+  const { page, close } = await profile(baseURL);
+  const w = cliWorkspace('quota-disk');
+  const ballast = join(MOUNT, 'ballast.bin');
+  try {
+    await pinKey(page, w.text('alice.pub'));
+    const big = bigBundle(w);
+    await gotoReady(page, '/inbox');
+    await auditReady(page);
+    const before = await snapshot(page);
+
+    // Another program fills the volume, leaving 1 MiB: the origin is far below its quota.
+    const { bavail, bsize } = statfsSync(MOUNT);
+    writeFileSync(ballast, Buffer.alloc(Math.max(0, bavail * bsize - 1024 * 1024)));
+    await page.getByTestId('intake-file').setInputFiles(big.path);
+    const result = page.getByTestId('intake-result');
+    await expect(result).toHaveAttribute('role', 'alert', { timeout: 30_000 });
+    await expect(result).toContainText('Storage is full: the request for big.ncb');
+    const after = await snapshot(page);
+    expect(after.requests).toEqual(before.requests);
+    expect(after.modules).toEqual(before.modules);
+    expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
+
+    rmSync(ballast);
+    await gotoReady(page, '/inbox');
+    await page.getByTestId('intake-file').setInputFiles(big.path);
+    await expect(page.getByTestId('intake-result')).toHaveText(
+      '1 received, 1 verified (1 pending).',
+      { timeout: 30_000 }
+    );
+    expect((await snapshot(page)).modules).toContain(big.sha256);
+    expect(await chainOnLoad(page)).toBe('ok');
+  } finally {
+    rmSync(ballast, { force: true });
+    await close();
   }
 });

@@ -15,6 +15,12 @@ describe('isQuotaError', () => {
     ['old Firefox name', new DOMException('full', 'NS_ERROR_DOM_QUOTA_REACHED'), true],
     ['legacy code 22', { name: 'Error', code: 22 }, true],
     ['a StorageFullError', new StorageFullError('x'), true],
+    [
+      'a full volume (Chromium blob write)',
+      new DOMException('Failed to write blobs (IOError)', 'DataError'),
+      true
+    ],
+    ['a bad key', new DOMException('The parameter is not a valid key.', 'DataError'), false],
     ['AbortError', new DOMException('aborted', 'AbortError'), false],
     ['ConstraintError', new DOMException('key exists', 'ConstraintError'), false],
     ['plain Error', new Error('QuotaExceededError'), false],

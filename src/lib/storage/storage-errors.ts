@@ -28,17 +28,22 @@ export function storageFullMessage(what: string): string {
   return `Storage is full: ${what} could not be saved, and nothing of it was written. ${FREE_SPACE_ADVICE}`;
 }
 
-/** True for the browser's "over quota" error, however it reached us. */
+/**
+ * True for the browser's "over quota" error, however it reached us, and for a disk that is full
+ * before the quota is reached: Chromium then fails the module's blob write with
+ * `DataError: Failed to write blobs (IOError)` (seen on Chromium 156 with a full volume).
+ */
 export function isQuotaError(error: unknown): boolean {
   if (error instanceof StorageFullError) return true;
   if (typeof error !== 'object' || error === null) return false;
-  const { name, code } = error as { name?: unknown; code?: unknown };
+  const { name, code, message } = error as { name?: unknown; code?: unknown; message?: unknown };
   // 22 is the legacy QUOTA_EXCEEDED_ERR code; 1014 is old Firefox's NS_ERROR_DOM_QUOTA_REACHED.
   return (
     name === 'QuotaExceededError' ||
     name === 'NS_ERROR_DOM_QUOTA_REACHED' ||
     code === 22 ||
-    code === 1014
+    code === 1014 ||
+    (name === 'DataError' && typeof message === 'string' && /\(IOError\)/.test(message))
   );
 }
 
