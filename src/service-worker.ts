@@ -27,13 +27,23 @@ sw.addEventListener('install', (event) => {
 sw.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      for (const name of await caches.keys()) {
-        if (name !== CACHE && name !== SHARED) await caches.delete(name);
-      }
+      // Tabs still running the previous version (the user did not reload them: a run may be in
+      // progress) load its pages lazily from its cache, and the server has moved on. So the
+      // previous version's cache stays for one more generation; older ones go. Version names are
+      // build timestamps (SvelteKit's default), so the newest sorts last.
+      const older = (await caches.keys())
+        .filter((name) => name.startsWith('nightcore-') && name !== CACHE && name !== SHARED)
+        .sort(byVersion);
+      for (const name of older.slice(0, -1)) await caches.delete(name);
       await sw.clients.claim();
     })()
   );
 });
+
+function byVersion(a: string, b: string): number {
+  const [x, y] = [a.slice('nightcore-'.length), b.slice('nightcore-'.length)];
+  return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
+}
 
 sw.addEventListener('message', (event) => {
   const data: unknown = event.data;
@@ -101,6 +111,10 @@ async function respond(request: Request, url: URL): Promise<Response> {
   if (PRECACHED.has(path)) {
     const hit = await cache.match(path);
     if (hit) return hit;
+  } else if (path.startsWith('/_app/immutable/')) {
+    // A file of the previous version, asked for by a tab that still runs it (see activate).
+    const previous = await caches.match(request);
+    if (previous) return previous;
   }
   try {
     return await fetch(request);

@@ -14,6 +14,8 @@ export class AppUpdate {
   error = $state<string | null>(null);
   #registration: ServiceWorkerRegistration | undefined;
   #reloading = false;
+  /** A newer version took control (the user chose it in another tab): a reload gets it. */
+  #taken = false;
 
   async start(): Promise<void> {
     if (!('serviceWorker' in navigator)) {
@@ -21,9 +23,13 @@ export class AppUpdate {
       return;
     }
     const container = navigator.serviceWorker;
+    const hadController = container.controller !== null;
     container.addEventListener('controllerchange', () => {
-      // Only reload when the user asked for the new version; the first install claims silently.
+      // Only reload when the user asked for the new version, in this tab: another tab's choice
+      // never reloads this one behind its user's back (a run here would be cut). The first
+      // install claims silently.
       if (this.#reloading) location.reload();
+      else if (hadController) this.#taken = true;
     });
     try {
       const registration = await container.register('/service-worker.js', {
@@ -55,10 +61,16 @@ export class AppUpdate {
     }
   }
 
-  /** Activates the waiting version; the page reloads once it has taken control. */
+  /**
+   * Activates the waiting version; the page reloads once it has taken control. When another tab
+   * activated it already, nothing waits any more: this page just reloads into it.
+   */
   apply(): void {
     const waiting = this.#registration?.waiting;
-    if (!waiting) return;
+    if (!waiting) {
+      if (this.#taken) location.reload();
+      return;
+    }
     this.#reloading = true;
     waiting.postMessage({ type: 'skip-waiting' });
   }

@@ -7,6 +7,7 @@ import { AUDIT_CHANNEL, AuditStore, runLockName, type AuditAnchor } from '$lib/s
 import { deviceKey, type DeviceKey } from '$lib/storage/device-key';
 import { withLock } from '$lib/storage/locks';
 import type { CheckpointRow } from '$lib/storage/records';
+import { isQuotaError } from '$lib/storage/storage-errors';
 import { database } from './database';
 
 export type ChainStatus = 'checking' | 'ok' | 'broken' | 'error';
@@ -135,10 +136,15 @@ export class AuditLog {
       this.problem = null;
       const head = await store.head();
       if (head) {
-        await db.put('meta', {
-          name: VERIFIED_ANCHOR,
-          value: { seq: head.seq, hash: head.hash, range: head.range } satisfies AuditAnchor
-        });
+        // Only a shortcut for the next check: on a full disk the log is still verified and open.
+        await db
+          .put('meta', {
+            name: VERIFIED_ANCHOR,
+            value: { seq: head.seq, hash: head.hash, range: head.range } satisfies AuditAnchor
+          })
+          .catch((error: unknown) => {
+            if (!isQuotaError(error)) throw error;
+          });
       }
     } else {
       this.status = 'broken';

@@ -18,6 +18,7 @@ import { listKeys } from '$lib/storage/keys-store';
 import { currentPolicy } from '$lib/storage/policy-store';
 import type { KeyRow, RequestRow } from '$lib/storage/records';
 import { listRequests, saveRequest } from '$lib/storage/requests-store';
+import { isQuotaError, StorageFullError, untilFull } from '$lib/storage/storage-errors';
 import { auditLog } from './audit-log.svelte';
 import { runMode } from './run-mode.svelte';
 import { decide, type DecisionAction } from './decisions';
@@ -73,7 +74,18 @@ export class InboxState {
 
   /** A human decision on a pending request (see decisions.ts). */
   async decide(request: RequestRow, action: DecisionAction): Promise<void> {
-    const problem = await decide(request, action);
+    let problem: string | null;
+    try {
+      problem = await decide(request, action);
+    } catch (error) {
+      // decide() audits first and writes after: a full disk stops it at either step, with
+      // nothing of the failing step written.
+      if (!isQuotaError(error)) throw error;
+      problem =
+        error instanceof StorageFullError
+          ? error.message
+          : new StorageFullError('the decision').message;
+    }
     this.message = problem
       ? { kind: 'error', text: problem }
       : { kind: 'ok', text: `${request.name ?? request.fileName}: ${DECIDED[action]}.` };
@@ -198,6 +210,8 @@ export class InboxState {
       // batch auto-approves, so rollback and drift hold inside a batch too.
       const history = approvedHistory(await listRequests(db));
       let accepted = 0;
+      /** Set when storage ran out: what the user is told instead of the summary. */
+      let full: string | null = null;
       const taken: RequestRow[] = [];
       const outcomes: Record<string, number> = {};
       for (const [index, item] of items.entries()) {
@@ -235,46 +249,72 @@ export class InboxState {
                 addedAt: Date.now()
               }
             : null;
-        await auditLog.record({
-          event: 'intake',
-          subject: {
-            requestId: request.id,
-            ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
-          },
-          details: { channel, fileName: item.fileName, size: request.size, format: request.format }
-        });
-        // The request, its bytes and its verdict record land in one transaction (requests-store).
-        await saveRequest(await auditLog.store(), request, module, {
-          time: Date.now(),
-          event: 'verdict',
-          subject: {
-            requestId: request.id,
-            ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {}),
-            ...(verdict.signers.length ? { keyIds: verdict.signers } : {})
-          },
-          details: {
-            verdict: request.verdict.kind,
-            outcome: decision.outcome,
-            risk: decision.risk.score,
-            policy: policy.version,
-            rules: decision.reasons.filter((r) => r.severity !== 'info').map((r) => r.code),
-            name: request.name,
-            version: request.version,
-            reasons: verdict.reasons.map((r) => r.code)
-          }
-        });
+        const subject = {
+          requestId: request.id,
+          ...(request.moduleSha256 ? { moduleSha256: request.moduleSha256 } : {})
+        };
+        // Intent, then effect: the intake record, then the request, its bytes and its verdict
+        // record in one transaction (requests-store). A full disk at either step stops the batch
+        // with the step named (see #storageFull); an intent that cannot be audited is never acted on.
+        const auditStore = await auditLog.store();
+        const step = await untilFull(
+          () =>
+            auditLog.record({
+              event: 'intake',
+              subject,
+              details: {
+                channel,
+                fileName: item.fileName,
+                size: request.size,
+                format: request.format
+              }
+            }),
+          () =>
+            saveRequest(auditStore, request, module, {
+              time: Date.now(),
+              event: 'verdict',
+              subject: {
+                ...subject,
+                ...(verdict.signers.length ? { keyIds: verdict.signers } : {})
+              },
+              details: {
+                verdict: request.verdict.kind,
+                outcome: decision.outcome,
+                risk: decision.risk.score,
+                policy: policy.version,
+                rules: decision.reasons.filter((r) => r.severity !== 'info').map((r) => r.code),
+                name: request.name,
+                version: request.version,
+                reasons: verdict.reasons.map((r) => r.code)
+              }
+            })
+        );
+        if (step) {
+          full = await this.#storageFull(
+            step,
+            item.fileName,
+            channel,
+            subject,
+            taken.length,
+            items.length
+          );
+          break;
+        }
         await auditLog.refresh();
         if (verdict.ok) accepted++;
         outcomes[request.state] = (outcomes[request.state] ?? 0) + 1;
         taken.push(request);
+        if (full) break;
       }
       const summary = Object.entries(outcomes)
         .map(([state, count]) => `${count} ${state}`)
         .join(', ');
-      this.message = {
-        kind: 'ok',
-        text: `${items.length} received, ${accepted} verified${summary ? ` (${summary})` : ''}.`
-      };
+      this.message = full
+        ? { kind: 'error', text: full }
+        : {
+            kind: 'ok',
+            text: `${items.length} received, ${accepted} verified${summary ? ` (${summary})` : ''}.`
+          };
       await this.load();
       void attention.notifyNeedsReview(taken);
       // Auto-approved requests go straight to the auto lane (unless it is paused).
@@ -285,6 +325,33 @@ export class InboxState {
       this.progress = null;
       this.busy = false;
     }
+  }
+
+  /**
+   * An intake that did not fit: nothing of it is stored (one transaction, rolled back), and the
+   * refusal is audited when even that tiny record fits; when it does not, the message says so.
+   */
+  async #storageFull(
+    error: StorageFullError,
+    fileName: string,
+    channel: Channel,
+    subject: { requestId: string; moduleSha256?: string },
+    done: number,
+    total: number
+  ): Promise<string> {
+    const rest =
+      total > 1 ? ` ${done} of ${total} items were taken in before it; the rest were not.` : '';
+    const audited = await untilFull(() =>
+      auditLog.record({
+        event: 'intake',
+        subject,
+        details: { channel, fileName, result: 'refused', reason: 'storage full', what: error.what }
+      })
+    );
+    const trail = audited
+      ? ' The audit log is full too: this refusal is not in it.'
+      : ' The refusal is in the audit log.';
+    return `${error.message}${rest}${trail}`;
   }
 }
 

@@ -20,6 +20,7 @@ import type { NightCoreDB, NightCoreDatabase, StoreName } from './db';
 import type { DeviceKey } from './device-key';
 import { withLock } from './locks';
 import type { AuditRow, CheckpointRow } from './records';
+import { isQuotaError, storageWrite } from './storage-errors';
 
 export const AUDIT_LOCK = 'nightcore-audit-append';
 export const AUDIT_CHANNEL = 'nightcore-audit';
@@ -98,7 +99,13 @@ export class AuditStore {
   async #extend(inputs: readonly AuditRecordInput[]): Promise<AuditRow[]> {
     const tx = this.db.transaction('audit', 'readwrite');
     const { rows, added } = await this.#addAfterHead(tx, inputs);
-    await Promise.all([added, tx.done]);
+    // Over quota the transaction is rolled back whole: no record is added, the head stays where
+    // it was, and the chain is as intact as before (StorageFullError names the event).
+    await storageWrite(
+      `the audit record (${inputs.length === 1 ? inputs[0]!.event : `${inputs.length} records`})`,
+      () => Promise.all([added, tx.done]),
+      tx
+    );
     await this.#checkpointIfCrossed(rows);
     return rows;
   }
@@ -113,7 +120,9 @@ export class AuditStore {
     stores: readonly S[],
     work: (
       tx: IDBPTransaction<NightCoreDB, ('audit' | S)[], 'readwrite'>
-    ) => Promise<AuditRecordInput | null>
+    ) => Promise<AuditRecordInput | null>,
+    /** What the user lost if it does not fit, as a phrase ("the decision"). */
+    what?: string
   ): Promise<AuditRow | null> {
     const tx = this.db.transaction(['audit', ...stores], 'readwrite');
     let input: AuditRecordInput | null;
@@ -128,7 +137,12 @@ export class AuditStore {
       return null;
     }
     const { rows, added } = await this.#addAfterHead(tx, [input]);
-    await Promise.all([added, tx.done]);
+    // Over quota the whole transaction (the work and its record) is rolled back.
+    await storageWrite(
+      what ?? `the audit record (${input.event})`,
+      () => Promise.all([added, tx.done]),
+      tx
+    );
     const row = rows[0]!;
     await this.#checkpointIfCrossed(rows);
     this.#channel?.postMessage({ type: 'appended', seq: row.seq });
@@ -168,7 +182,13 @@ export class AuditStore {
     const firstSeq = rows[0]!.seq;
     const crossed =
       Math.floor((lastRow.seq + 1) / CHECKPOINT_EVERY) > Math.floor(firstSeq / CHECKPOINT_EVERY);
-    if (crossed) await this.#saveCheckpoint(lastRow);
+    try {
+      if (crossed) await this.#saveCheckpoint(lastRow);
+    } catch (error) {
+      // The records are committed: a checkpoint that does not fit must not report them as lost.
+      // The next one (every CHECKPOINT_EVERY records, or Make checkpoint) covers them.
+      if (!isQuotaError(error)) throw error;
+    }
   }
 
   /** A signed checkpoint of the log as it is now (none for an empty log). */

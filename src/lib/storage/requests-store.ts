@@ -19,13 +19,17 @@ export async function saveRequest(
   module: ModuleRow | null,
   record: AuditRecordInput
 ): Promise<void> {
-  await audit.appendWith(['requests', 'modules'], async (tx) => {
-    const writes: Promise<unknown>[] = [tx.objectStore('requests').add(request)];
-    // Bytes are keyed by their SHA-256: the same module arriving twice is stored once.
-    if (module) writes.push(tx.objectStore('modules').put(module));
-    await Promise.all(writes);
-    return record;
-  });
+  await audit.appendWith(
+    ['requests', 'modules'],
+    async (tx) => {
+      const writes: Promise<unknown>[] = [tx.objectStore('requests').add(request)];
+      // Bytes are keyed by their SHA-256: the same module arriving twice is stored once.
+      if (module) writes.push(tx.objectStore('modules').put(module));
+      await Promise.all(writes);
+      return record;
+    },
+    `the request for ${request.fileName}${module ? ` (${module.size} bytes of module)` : ''}`
+  );
 }
 
 /** Newest first. */
@@ -80,23 +84,27 @@ export async function recordDecision(
   record: AuditRecordInput
 ): Promise<RequestRow | null> {
   let next: RequestRow | null = null;
-  const row = await audit.appendWith(['requests'], async (tx) => {
-    const requests = tx.objectStore('requests');
-    const stored = await requests.get(id);
-    // A request is decided once: a second tab deciding the same request loses, visibly. And a
-    // decision binds the digests of the request as stored, never another module's.
-    if (
-      !stored ||
-      stored.state !== 'pending' ||
-      stored.moduleSha256 !== decision.moduleSha256 ||
-      stored.manifestSha256 !== decision.manifestSha256
-    ) {
-      return null;
-    }
-    next = { ...stored, state, decision };
-    await requests.put(next);
-    return record;
-  });
+  const row = await audit.appendWith(
+    ['requests'],
+    async (tx) => {
+      const requests = tx.objectStore('requests');
+      const stored = await requests.get(id);
+      // A request is decided once: a second tab deciding the same request loses, visibly. And a
+      // decision binds the digests of the request as stored, never another module's.
+      if (
+        !stored ||
+        stored.state !== 'pending' ||
+        stored.moduleSha256 !== decision.moduleSha256 ||
+        stored.manifestSha256 !== decision.manifestSha256
+      ) {
+        return null;
+      }
+      next = { ...stored, state, decision };
+      await requests.put(next);
+      return record;
+    },
+    'the decision'
+  );
   return row ? next : null;
 }
 

@@ -1,9 +1,13 @@
 /** Runs in IndexedDB: one row per run, written when it starts and again when it ends. */
 import type { NightCoreDatabase } from './db';
 import type { RequestRow, RunRow } from './records';
+import { storageWrite } from './storage-errors';
 
+/** Over quota: StorageFullError, and the run's row stays as it was before this write. */
 export async function putRun(db: NightCoreDatabase, run: RunRow): Promise<void> {
-  await db.put('runs', run);
+  await storageWrite(`the record of run ${run.id.slice(0, 8)} (${run.status})`, () =>
+    db.put('runs', run)
+  );
 }
 
 /** Newest first. */
@@ -28,8 +32,11 @@ export async function moveRequest(
     return null;
   }
   const next = { ...row, state: to };
-  await tx.store.put(next);
-  await tx.done;
+  await storageWrite(
+    `the request's new state (${to})`,
+    () => Promise.all([tx.store.put(next), tx.done]),
+    tx
+  );
   return next;
 }
 
