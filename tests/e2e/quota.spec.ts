@@ -240,7 +240,7 @@ test('an approval that cannot be audited is not made, and the Inbox says why', a
     const result = page.getByTestId('intake-result');
     await expect(result).toHaveAttribute('role', 'alert', { timeout: 30_000 });
     await expect(result).toContainText(
-      'Storage is full: the audit record (decision) could not be saved, and nothing of it was written.'
+      'Storage is full: the decision and its audit record could not be saved, and nothing of it was written.'
     );
     await expect(request).toHaveAttribute('data-state', 'pending');
     const after = await snapshot(page);

@@ -78,13 +78,13 @@ export class InboxState {
     try {
       problem = await decide(request, action);
     } catch (error) {
-      // decide() audits first and writes after: a full disk stops it at either step, with
-      // nothing of the failing step written.
+      // decide() writes the decision and its audit record in one transaction: a full disk
+      // stops both, and nothing of either is written.
       if (!isQuotaError(error)) throw error;
       problem =
         error instanceof StorageFullError
           ? error.message
-          : new StorageFullError('the decision').message;
+          : new StorageFullError('the decision and its audit record').message;
     }
     this.message = problem
       ? { kind: 'error', text: problem }

@@ -103,7 +103,7 @@ export async function recordDecision(
       await requests.put(next);
       return record;
     },
-    'the decision'
+    'the decision and its audit record'
   );
   return row ? next : null;
 }
