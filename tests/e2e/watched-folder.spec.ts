@@ -7,30 +7,11 @@ import { expect, test, type Page } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { auditRecords, gotoReady } from './helpers';
+import { auditRecords, gotoReady, putAgentFile } from './helpers';
 import { allowFiles, cliWorkspace, pinKey, type Workspace } from './workspace';
 
 /** Writes a file under the private `agent/` folder (creating folders on the way). */
-async function put(page: Page, path: string, text: string) {
-  await page.evaluate(
-    async ({ path, text }) => {
-      let dir = await (
-        await navigator.storage.getDirectory()
-      ).getDirectoryHandle('agent', {
-        create: true
-      });
-      const parts = path.split('/');
-      for (const part of parts.slice(0, -1))
-        dir = await dir.getDirectoryHandle(part, { create: true });
-      const writable = await (
-        await dir.getFileHandle(parts.at(-1)!, { create: true })
-      ).createWritable();
-      await writable.write(text);
-      await writable.close();
-    },
-    { path, text }
-  );
-}
+const put = putAgentFile;
 
 /** A file's text under `agent/`, or null when it is not there. */
 async function read(page: Page, path: string): Promise<string | null> {
