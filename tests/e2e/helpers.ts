@@ -10,6 +10,15 @@ export async function gotoReady(page: Page, path: string): Promise<void> {
 }
 
 /**
+ * Reloads and waits for hydration: text typed into the prerendered page before Svelte hydrates it
+ * is reset by hydration (CI once pasted into a field that then went empty).
+ */
+export async function reloadReady(page: Page): Promise<void> {
+  await page.reload();
+  await expect(page.locator('html[data-ready="true"]')).toHaveCount(1);
+}
+
+/**
  * Records everything that would mean a broken page: console errors, uncaught exceptions, failed
  * requests and HTTP errors. Call before navigating; read `problems` at the end.
  */

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditReady, auditRecords, gotoReady } from './helpers';
+import { auditReady, auditRecords, gotoReady, reloadReady } from './helpers';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
 const HELLO = new URL('../fixtures/wasm/hello.wasm', import.meta.url).pathname;
@@ -102,7 +102,7 @@ test('bundles are verified against pinned keys and queued with every reason; all
   await expect(page.getByTestId('request')).toHaveCount(4);
   await expect(page.getByTestId('request').first()).toContainText(hostile);
 
-  await page.reload();
+  await reloadReady(page);
   await expect(page.getByTestId('request')).toHaveCount(4);
   const events = (await auditRecords(page))
     .filter((r) => r.event === 'intake' || r.event === 'verdict')
@@ -232,7 +232,7 @@ test('decisions: approval survives a reload and is signed; pinning skips review 
   await latest().getByTestId('approve').focus();
   await page.keyboard.press('a'); // keyboard shortcut: approve once
   await expect(latest()).toHaveAttribute('data-state', 'approved');
-  await page.reload();
+  await reloadReady(page);
   await expect(latest()).toHaveAttribute('data-state', 'approved');
   await expect(latest().getByTestId('decision')).toHaveAttribute('data-action', 'approve');
 

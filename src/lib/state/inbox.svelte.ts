@@ -341,16 +341,21 @@ export class InboxState {
   ): Promise<string> {
     const rest =
       total > 1 ? ` ${done} of ${total} items were taken in before it; the rest were not.` : '';
-    const audited = await untilFull(() =>
-      auditLog.record({
+    // Best effort: the disk is known to be full, and on a full volume Chromium may abort this
+    // small write with no error named (a bare AbortError), so any failure here means "not in it".
+    let audited = true;
+    try {
+      await auditLog.record({
         event: 'intake',
         subject,
         details: { channel, fileName, result: 'refused', reason: 'storage full', what: error.what }
-      })
-    );
+      });
+    } catch {
+      audited = false;
+    }
     const trail = audited
-      ? ' The audit log is full too: this refusal is not in it.'
-      : ' The refusal is in the audit log.';
+      ? ' The refusal is in the audit log.'
+      : ' The audit log is full too: this refusal is not in it.';
     return `${error.message}${rest}${trail}`;
   }
 }

@@ -125,9 +125,12 @@ export class AuditStore {
     what?: string
   ): Promise<AuditRow | null> {
     const tx = this.db.transaction(['audit', ...stores], 'readwrite');
+    const writing = what ?? 'the audit record';
     let input: AuditRecordInput | null;
     try {
-      input = await work(tx);
+      // A failed write aborts the transaction, and the other requests of `work` then reject with
+      // a bare AbortError: storageWrite finds the real cause (a full disk) on the transaction.
+      input = await storageWrite(writing, () => work(tx), tx);
     } catch (error) {
       await abandon(tx);
       throw error;
@@ -136,7 +139,7 @@ export class AuditStore {
       await abandon(tx);
       return null;
     }
-    const { rows, added } = await this.#addAfterHead(tx, [input]);
+    const { rows, added } = await storageWrite(writing, () => this.#addAfterHead(tx, [input]), tx);
     // Over quota the whole transaction (the work and its record) is rolled back.
     await storageWrite(
       what ?? `the audit record (${input.event})`,
