@@ -37,25 +37,43 @@ export const TOUR_STEPS: Record<TourStep, { title: string; todo: string; href: s
   }
 };
 
+/** Where the tour is kept for this tab, so a reload or a typed address does not end it. */
+const SAVED = 'nightcore-tour';
+
 export class TourState {
   active = $state(false);
   step = $state<TourStep>(1);
   /** The last step's action is done: the tour is complete. */
   complete = $state(false);
 
+  /** Picks the tour up where this tab left it (called after hydration, so pages match). */
+  restore(): void {
+    const saved = readSaved();
+    if (saved) Object.assign(this, saved);
+  }
+
   start(): void {
     this.active = true;
     this.step = 1;
     this.complete = false;
+    this.#save();
   }
 
   next(): void {
     if (this.step < 5) this.step = (this.step + 1) as TourStep;
     else this.complete = true;
+    this.#save();
   }
 
   close(): void {
     this.active = false;
+    this.#save();
+  }
+
+  #save(): void {
+    if (typeof sessionStorage === 'undefined') return;
+    const { active, step, complete } = this;
+    sessionStorage.setItem(SAVED, JSON.stringify({ active, step, complete }));
   }
 
   /** Advances past what the user has done: `pathname` is the page shown now. */
@@ -70,7 +88,27 @@ export class TourState {
       if (this.step === 4 && progress.ran) this.step = 5;
     }
     if (this.step === 5 && path === '/audit') this.complete = true;
+    this.#save();
   }
+}
+
+function readSaved(): { active: boolean; step: TourStep; complete: boolean } | null {
+  if (typeof sessionStorage === 'undefined') return null;
+  try {
+    const value: unknown = JSON.parse(sessionStorage.getItem(SAVED) ?? 'null');
+    const v = value as { active?: unknown; step?: unknown; complete?: unknown } | null;
+    if (
+      v &&
+      typeof v.active === 'boolean' &&
+      typeof v.complete === 'boolean' &&
+      [1, 2, 3, 4, 5].includes(v.step as number)
+    ) {
+      return { active: v.active, step: v.step as TourStep, complete: v.complete };
+    }
+  } catch {
+    // A value we cannot read is a tour not started.
+  }
+  return null;
 }
 
 /** Whether the demo hello was approved, and whether a run of it has ended. */
