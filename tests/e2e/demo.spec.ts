@@ -25,6 +25,23 @@ const INDEX: DemoIndex = JSON.parse(
 const request = (page: Page, name: string) =>
   page.getByTestId('request').filter({ has: page.getByText(name, { exact: true }) });
 
+/** Every stored request's state, sorted (read from IndexedDB directly). */
+const requestStates = (page: Page) =>
+  page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('nightcore');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const rows = await new Promise<{ state: string }[]>((resolve, reject) => {
+      const all = db.transaction('requests').objectStore('requests').getAll();
+      all.onsuccess = () => resolve(all.result);
+      all.onerror = () => reject(all.error);
+    });
+    db.close();
+    return rows.map((r) => r.state).sort();
+  });
+
 async function loadDemo(page: Page) {
   await gotoReady(page, '/');
   await auditReady(page);
@@ -68,6 +85,10 @@ test('the Try-it set gives the verdicts and outcomes its index promises; removal
     }
   }
 
+  // A run's outcome shows before it is written: leave the page only once every one is stored.
+  await expect
+    .poll(() => requestStates(page), { timeout: 15_000 })
+    .toEqual(INDEX.bundles.map((b) => (b.expect.run ? 'done' : b.expect.state)).sort());
   await gotoReady(page, '/');
   await auditReady(page);
   await page.getByTestId('demo-remove').click();
@@ -135,7 +156,7 @@ test('the guided tour goes from the Inbox to the audit log as the user acts, and
   await expect(step).toHaveAttribute('data-step', '5');
   await nav('/audit').click();
   await expect(step).toHaveAttribute('data-complete', 'true');
-  await expect(page.getByRole('heading', { name: 'Tour complete' })).toBeFocused();
+  await expect(page.getByRole('heading', { name: 'Tour complete' })).toBeVisible();
   await page.getByTestId('tour-close').click();
   await expect(step).toHaveCount(0);
 

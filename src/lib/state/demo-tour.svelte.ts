@@ -111,18 +111,17 @@ function readSaved(): { active: boolean; step: TourStep; complete: boolean } | n
   return null;
 }
 
-/** Whether the demo hello was approved, and whether a run of it has ended. */
+/** Whether the demo hello was approved, and whether a run of it has finished (audited). */
 async function helloProgress(): Promise<{ approved: boolean; ran: boolean }> {
   const db = await database();
   const hello = (await db.getAll('requests')).filter(
     (r) => r.channel === DEMO_CHANNEL && r.name === 'hello'
   );
   const approved = hello.some((r) => ['approved', 'running', 'done'].includes(r.state));
-  let ran = false;
-  for (const request of hello) {
-    const runs = await db.getAllFromIndex('runs', 'byRequest', request.id);
-    if (runs.some((run) => run.endedAt !== null)) ran = true;
-  }
+  // The run's audit record is written before its row, and it is what re-checks the tour.
+  const ids = new Set(hello.map((r) => r.id));
+  const finished = await db.getAllFromIndex('audit', 'byEvent', 'run.finished');
+  const ran = finished.some((record) => ids.has(record.subject.requestId ?? ''));
   return { approved, ran };
 }
 

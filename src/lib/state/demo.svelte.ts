@@ -4,6 +4,7 @@
  * again in one click. Removal deletes the demo key and every demo request, its runs and its module
  * bytes in ONE transaction with the audit record that says so; audit records are never deleted.
  */
+import { runLockName } from '$lib/storage/audit-store';
 import type { RequestRow } from '$lib/storage/records';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
@@ -93,6 +94,8 @@ export class DemoState {
         this.message = { kind: 'error', text: `Could not read the demo set: ${describe(error)}` };
         return;
       }
+      // A run is live while its tab holds its lock; a row left 'running' by a closed tab is not.
+      const held = new Set(((await navigator.locks?.query())?.held ?? []).map((l) => l.name));
       const store = await auditLog.store();
       const removed = { key: false, requests: 0, runs: 0, modules: 0 };
       let running = false;
@@ -101,16 +104,25 @@ export class DemoState {
         async (tx) => {
           const all: RequestRow[] = await tx.objectStore('requests').getAll();
           const demo = all.filter((r) => r.channel === DEMO_CHANNEL);
+          const runs = tx.objectStore('runs');
           // A run in progress holds its request: stopping it first keeps its outcome on record.
-          if (demo.some((r) => r.state === 'running')) {
-            running = true;
-            return null;
+          for (const request of demo.filter((r) => r.state === 'running')) {
+            const rows = await runs.index('byRequest').getAll(request.id);
+            if (
+              rows.some(
+                (run) =>
+                  run.status === 'queued' ||
+                  (run.status === 'running' && held.has(runLockName(run.id)))
+              )
+            ) {
+              running = true;
+              return null;
+            }
           }
           const kept = new Set(
             all.filter((r) => r.channel !== DEMO_CHANNEL).map((r) => r.moduleSha256)
           );
           const modules = new Set(demo.map((r) => r.moduleSha256).filter((s) => s && !kept.has(s)));
-          const runs = tx.objectStore('runs');
           for (const request of demo) {
             for (const id of await runs.index('byRequest').getAllKeys(request.id)) {
               await runs.delete(id);
