@@ -171,3 +171,32 @@ test('the guided tour goes from the Inbox to the audit log as the user acts, and
   await page.keyboard.press('Escape');
   await expect(step).toHaveCount(0);
 });
+
+test.describe('a demo set that cannot be read', () => {
+  // Without the service worker, the page's own fetches reach Playwright's routing.
+  test.use({ serviceWorkers: 'block' });
+
+  test('is refused with its reason, audited, and leaves no key or request behind', async ({
+    page
+  }) => {
+    await page.route('**/demo/loop.ncb', (route) => route.fulfill({ status: 404, body: '' }));
+    await gotoReady(page, '/');
+    await auditReady(page);
+    await page.getByTestId('demo-load').click();
+    await expect(page.getByTestId('demo-message')).toHaveText(
+      'The demo set could not be read: loop.ncb: HTTP 404'
+    );
+    await expect(page.getByTestId('demo-status')).toHaveAttribute('data-status', 'absent');
+    const refused = (await auditRecords(page)).filter(
+      (r) => r.event === 'intake' && r.details.channel === 'demo'
+    );
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.details).toMatchObject({
+      result: 'refused',
+      reason: 'The demo set could not be read: loop.ncb: HTTP 404'
+    });
+    expect(await requestStates(page)).toEqual([]);
+    await gotoReady(page, '/keys');
+    await expect(page.getByText(INDEX.key.label)).toHaveCount(0);
+  });
+});
