@@ -40,10 +40,10 @@ import { formatBytes } from '$lib/core/units';
 /**
  * How files arrived: the request's `channel`, recorded in the audit log. `file-handler`: opened
  * with the installed app from the file manager; `share-target`: shared to the installed app;
- * `watched-folder`: dropped by an agent in the watched folder's inbox/.
+ * `watched-folder`: dropped by an agent in the watched folder's inbox/; `demo`: the Try-it set.
  */
 export type FileChannel =
-  'file' | 'folder' | 'drop' | 'file-handler' | 'share-target' | 'watched-folder';
+  'file' | 'folder' | 'drop' | 'file-handler' | 'share-target' | 'watched-folder' | 'demo';
 
 /** Every channel: files, pasted text, or a link (`/inbox#import=…`). */
 export type Channel = FileChannel | 'paste' | 'url';
