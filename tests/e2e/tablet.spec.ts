@@ -80,12 +80,12 @@ for (const viewport of VIEWPORTS) {
         if (path === reviewPath) {
           await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
         }
-        const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+        const { scrollWidth, viewWidth } = await page.evaluate(() => ({
           scrollWidth: document.documentElement.scrollWidth,
-          innerWidth
+          viewWidth: window.innerWidth
         }));
-        if (scrollWidth > innerWidth)
-          problems.push(`${path}: scrollWidth ${scrollWidth} > ${innerWidth}`);
+        if (scrollWidth > viewWidth)
+          problems.push(`${path}: scrollWidth ${scrollWidth} > innerWidth ${viewWidth}`);
         for (const small of await smallTargets(page, MIN_TARGET))
           problems.push(`${path}: ${small}`);
       }
