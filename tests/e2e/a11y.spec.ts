@@ -171,6 +171,8 @@ test.describe('keyboard', () => {
     await page.keyboard.press('a');
     await page.keyboard.press('Escape');
     await expect(page.getByTestId('shortcuts-help')).toBeHidden();
+    // Nothing had focus before ?, so closing must still move focus out of the hidden dialog.
+    await expect(page.getByTestId('shortcuts-close')).not.toBeFocused();
     // D outside the dialog denies: had the A inside it approved first, the request would stay
     // approved (a decided request takes no second decision), so 'denied' proves A did nothing.
     await page.keyboard.press('d');
