@@ -6,7 +6,7 @@
  */
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { PAGES, auditRecords, gotoReady } from './helpers';
+import { PAGES, auditReady, auditRecords, gotoReady } from './helpers';
 import { approveBundle, cliWorkspace, pinKey, runReady } from './workspace';
 
 const SCHEMES = ['light', 'dark'] as const;
@@ -63,6 +63,8 @@ test.describe('axe: no serious or critical violations', () => {
         await page.emulateMedia({ colorScheme });
         const path = target.path === 'review' ? reviewPath : target.path;
         await gotoReady(page, path);
+        // Scan a settled page: the audit log's start-up check also renders status on some pages.
+        await auditReady(page);
         if (target.path === 'review') {
           await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
         }
