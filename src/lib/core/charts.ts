@@ -158,22 +158,22 @@ export function histogram(
   edges: readonly number[],
   label: (from: number, to: number) => string
 ): Histogram {
-  if (edges.length < 1 || edges.some((e, i) => !finite(e) || (i > 0 && e <= edges[i - 1])))
+  if (edges.length < 1 || edges.some((e, i) => !finite(e) || (i > 0 && e <= edges[i - 1]!)))
     throw new RangeError('edges must be finite and strictly increasing');
   const bins: Bin[] = edges.map((from, i) => {
-    const to = i + 1 < edges.length ? edges[i + 1] : Infinity;
+    const to = edges[i + 1] ?? Infinity;
     return { label: label(from, to), from, to, count: 0 };
   });
   let count = 0;
   let skipped = 0;
   for (const v of values) {
-    if (!finite(v) || v < edges[0]) {
+    // Bins are few (six here): a backwards scan beats a binary search in clarity.
+    const bin = finite(v) ? bins.findLast((b) => v >= b.from) : undefined;
+    if (!bin) {
       skipped++;
       continue;
     }
-    let i = bins.length - 1;
-    while (v < bins[i].from) i--;
-    bins[i].count++;
+    bin.count++;
     count++;
   }
   return { bins, count, skipped };
@@ -247,7 +247,7 @@ export function pendingAges(requests: readonly RequestPoint[], now: number): Bar
   for (const r of requests) {
     if (r.state !== 'pending' || !finite(r.createdAt)) continue;
     const hours = (now - r.createdAt) / 3_600_000;
-    bars[hours < 1 ? 0 : hours < 24 ? 1 : hours < 24 * 7 ? 2 : 3].count++;
+    bars[hours < 1 ? 0 : hours < 24 ? 1 : hours < 24 * 7 ? 2 : 3]!.count++;
   }
   return bars;
 }
@@ -265,9 +265,12 @@ export function niceTicks(max: number, target = 4): number[] {
   // Counts are whole: a step of 0.5 would label half a run.
   const step = Number.isInteger(max) ? Math.max(1, nice) : nice;
   const ticks = [0];
-  while (ticks[ticks.length - 1] < max) ticks.push(Number((ticks.length * step).toPrecision(12)));
+  while (topTick(ticks) < max) ticks.push(Number((ticks.length * step).toPrecision(12)));
   return ticks;
 }
+
+/** The last (largest) tick: the value the plot's full height stands for. */
+export const topTick = (ticks: readonly number[]): number => ticks[ticks.length - 1] ?? 1;
 
 /** Maps `value` in [0, max] onto [0, length], clamped; 0 when max is not positive. */
 export function scale(value: number, max: number, length: number): number {
