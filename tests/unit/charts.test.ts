@@ -4,6 +4,7 @@ import {
   clampScore,
   dayKey,
   durationHistogram,
+  formatLimit,
   gaugeArc,
   histogram,
   limitPairs,
@@ -73,11 +74,11 @@ describe('runsByDay', () => {
   });
 
   it('counts by day and outcome, and says what it could not place', () => {
-    const today = result.days[6];
+    const today = result.days[6]!;
     expect(today.counts.ok).toBe(1);
     expect(today.counts.timeout).toBe(1);
     expect(today.total).toBe(2);
-    expect(result.days[5].counts.ok).toBe(1);
+    expect(result.days[5]!.counts.ok).toBe(1);
     expect(result.count).toBe(3);
     expect(result.outside).toBe(2);
     expect(result.skipped).toBe(3);
@@ -108,10 +109,10 @@ describe('histograms', () => {
   it.each([
     [0, '< 10 ms'],
     [9.9, '< 10 ms'],
-    [10, '10 ms–100 ms'],
-    [999, '100 ms–1 s'],
-    [1000, '1 s–10 s'],
-    [59_999, '10 s–60 s'],
+    [10, '10–100 ms'],
+    [999, '0.1–1 s'],
+    [1000, '1–10 s'],
+    [59_999, '10–60 s'],
     [60_000, '≥ 60 s'],
     [1e9, '≥ 60 s']
   ])('duration %s ms falls in %s', (ms, label) => {
@@ -122,8 +123,8 @@ describe('histograms', () => {
 
   it.each([
     [65_536, '< 1 MiB'],
-    [MIB, '1 MiB–4 MiB'],
-    [17 * MIB, '16 MiB–64 MiB'],
+    [MIB, '1–4 MiB'],
+    [17 * MIB, '16–64 MiB'],
     [4096 * MIB, '≥ 256 MiB']
   ])('peak memory %s bytes falls in %s', (bytes, label) => {
     const h = memoryHistogram([{ startedAt: 0, peakMemoryBytes: bytes }]);
@@ -250,6 +251,19 @@ describe('risk gauge', () => {
     [100, 'M 10 50 A 40 40 0 0 1 90 50']
   ])('arc for %s', (score, path) => {
     expect(gaugeArc(score, 50, 50, 40)).toBe(path);
+  });
+});
+
+describe('formatLimit', () => {
+  it.each([
+    ['timeoutMs', 500, '500 ms'],
+    ['timeoutMs', 5000, '5 s'],
+    ['memoryMiB', 64, '64 MiB'],
+    ['outputBytes', 1_048_576, '1 MiB'],
+    ['fsBytes', 16_777_216, '16 MiB'],
+    ['fsBytes', -1, '-1']
+  ])('%s %s -> %s', (name, value, text) => {
+    expect(formatLimit(name, value)).toBe(text);
   });
 });
 

@@ -45,6 +45,8 @@ export interface RequestPoint {
   policy?: { reasons?: readonly { code?: unknown }[] } | null;
 }
 
+import { formatBytes } from './units';
+
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Which outcome group a run's status (or legacy outcome text) falls into; null when unknown. */
@@ -185,22 +187,34 @@ const MIB = 1024 * 1024;
 /** Peak memory from one 64 KiB page to the 4 GiB wasm32 ceiling, in factors of four. */
 export const MEMORY_EDGES = [0, MIB, 4 * MIB, 16 * MIB, 64 * MIB, 256 * MIB];
 
-export function formatMs(ms: number): string {
-  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+/**
+ * A short range label in one unit, the unit of the range's upper end, so six labels fit under
+ * six bars: `< 10 ms`, `10–100 ms`, `0.1–1 s`, `≥ 60 s`.
+ */
+function rangeLabel(units: readonly [factor: number, name: string][]) {
+  const pick = (n: number) => units.findLast(([f]) => n >= f) ?? units[0]!;
+  const num = (n: number, f: number) => String(Number((n / f).toPrecision(3)));
+  return (from: number, to: number) => {
+    if (to === Infinity) {
+      const [f, u] = pick(from);
+      return `≥ ${num(from, f)} ${u}`;
+    }
+    const [f, u] = pick(to);
+    return from === 0 ? `< ${num(to, f)} ${u}` : `${num(from, f)}–${num(to, f)} ${u}`;
+  };
 }
 
-export function formatMiB(bytes: number): string {
-  return `${bytes / MIB} MiB`;
-}
-
-const rangeLabel = (fmt: (n: number) => string) => (from: number, to: number) =>
-  to === Infinity ? `≥ ${fmt(from)}` : from === 0 ? `< ${fmt(to)}` : `${fmt(from)}–${fmt(to)}`;
+const MS_UNITS: [number, string][] = [
+  [1, 'ms'],
+  [1000, 's']
+];
+const MIB_UNITS: [number, string][] = [[MIB, 'MiB']];
 
 export function durationHistogram(runs: readonly RunPoint[]): Histogram {
   return histogram(
     runs.map((r) => r.durationMs),
     DURATION_EDGES,
-    rangeLabel(formatMs)
+    rangeLabel(MS_UNITS)
   );
 }
 
@@ -208,7 +222,7 @@ export function memoryHistogram(runs: readonly RunPoint[]): Histogram {
   return histogram(
     runs.map((r) => r.peakMemoryBytes),
     MEMORY_EDGES,
-    rangeLabel(formatMiB)
+    rangeLabel(MIB_UNITS)
   );
 }
 
@@ -370,4 +384,11 @@ export function limitPairs(
       changed: change !== undefined
     };
   });
+}
+
+/** A limit's value in its unit, short enough for a bar label. */
+export function formatLimit(name: string, value: number): string {
+  if (name === 'timeoutMs') return value >= 1000 ? `${value / 1000} s` : `${value} ms`;
+  if (name === 'memoryMiB') return `${value} MiB`;
+  return finite(value) && value >= 0 ? formatBytes(value) : String(value);
 }
