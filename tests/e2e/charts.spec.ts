@@ -116,6 +116,14 @@ test('Overview charts count the stored runs and requests; the review page pictur
     new RegExp(`< 1 h: ${pending},`)
   );
 
+  // On a phone-sized screen the charts shrink with their container; nothing scrolls sideways.
+  await page.setViewportSize({ width: 360, height: 740 });
+  const overflow = () =>
+    page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth
+    );
+  expect(await overflow()).toBeLessThanOrEqual(0);
+
   // The review page of hello 1.1.0.
   const v2 = rows.requests.find((r) => r.name === 'hello' && r.version === '1.1.0');
   expect(v2?.policy).toBeDefined();
@@ -136,5 +144,6 @@ test('Overview charts count the stored runs and requests; the review page pictur
   await expect(clock.getByTestId('diff-capability-change')).toHaveText('+ added');
   await expect(diff.locator('[data-change="removed"]')).toHaveCount(0);
   await expect(diff.locator('[data-limit]')).toHaveCount(4);
+  expect(await overflow()).toBeLessThanOrEqual(0);
   expect(problems).toEqual([]);
 });
