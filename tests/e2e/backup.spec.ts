@@ -117,6 +117,12 @@ test('export a real profile, restore it into a new one: everything back, chain a
   await expect(denied).toHaveAttribute('data-state', 'denied');
   const run = await runReady(page, 'hello');
   await expect(run).toHaveAttribute('data-status', 'exited', { timeout: 30_000 });
+  // The card shows the outcome a moment before the run row, receipt and request state are stored.
+  await expect
+    .poll(async () => (await profile(page)).requests.map((r) => r.state).sort(), {
+      timeout: 15_000
+    })
+    .toEqual(['approved', 'denied', 'done']);
 
   const before = await profile(page);
   expect(before.keys).toHaveLength(1);
