@@ -90,9 +90,9 @@ export interface DayBucket {
 
 export interface RunsByDay {
   days: DayBucket[];
-  /** Runs placed in a day of the window. */
+  /** Runs placed in a day of the range shown. */
   count: number;
-  /** Runs older than the window (or dated in the future). */
+  /** Runs older than the range shown (or dated in the future). */
   outside: number;
   /** Runs with no usable start time or status. */
   skipped: number;
