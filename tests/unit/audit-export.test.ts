@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../src/lib/core/bytes';
 import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
 import { signCheckpoint } from '../../src/lib/core/audit/checkpoint';
-import { buildExport } from '../../src/lib/core/audit/export';
+import { buildExport, exportSteps } from '../../src/lib/core/audit/export';
+import type { ExportStep } from '../../src/lib/core/audit/export';
 import { proveInclusion, verifyExport } from '../../src/lib/core/audit/export-verify';
 import type { ExportSelection, VerifyExportOptions } from '../../src/lib/core/audit/export';
 import { MerkleTree, leafHash, verifyInclusion } from '../../src/lib/core/audit/merkle';
@@ -134,6 +135,60 @@ describe('round trip', () => {
     expect(() => exportOf({ from: 6, to: 5 })).toThrow(RangeError);
     expect(() => exportOf({ seqs: [] })).toThrow(RangeError);
     expect(() => exportOf({ seqs: [12] })).toThrow(RangeError);
+  });
+});
+
+describe('building in slices (exportSteps)', () => {
+  const stepsOf = (selection: ExportSelection, slice: number) => [
+    ...exportSteps(
+      RECORDS,
+      { origin: ORIGIN, deviceKey: DEVICE, checkpointNote: NOTE, selection },
+      slice
+    )
+  ];
+  const textOf = (steps: ExportStep[]) =>
+    steps.map((step) => (step.stage === 'writing' ? step.text : '')).join('');
+  const counts = (steps: ExportStep[]) =>
+    steps.map(({ stage, done, total }) => ({ stage, done, total }));
+
+  it('writes exactly the JSONL buildExport writes, for every slice size and selection', () => {
+    for (const selection of ['all', { from: 3, to: 7 }, { seqs: [1, 4, 11] }] as const) {
+      const whole = exportOf(selection);
+      for (const slice of [1, 2, 5, 12, 1000]) {
+        expect(textOf(stepsOf(selection, slice))).toBe(whole.jsonl);
+      }
+    }
+  });
+
+  it('reports each stage in order, counting up to its total', () => {
+    expect(counts(stepsOf('all', 5))).toEqual([
+      { stage: 'hashing', done: 5, total: 12 },
+      { stage: 'hashing', done: 10, total: 12 },
+      { stage: 'tree', done: 5, total: 11 },
+      { stage: 'tree', done: 10, total: 11 },
+      { stage: 'writing', done: 5, total: 12 },
+      { stage: 'writing', done: 10, total: 12 },
+      { stage: 'writing', done: 12, total: 12 }
+    ]);
+    // A filtered export counts the lines it writes, not the records it hashes.
+    const filtered = stepsOf({ seqs: [0, 2, 4, 6] }, 2).filter((s) => s.stage === 'writing');
+    expect(counts(filtered)).toEqual([
+      { stage: 'writing', done: 2, total: 4 },
+      { stage: 'writing', done: 4, total: 4 }
+    ]);
+  });
+
+  it('checks its arguments before any work, and refuses a bad slice', () => {
+    const start = (selection: ExportSelection, slice = 4, note = NOTE) =>
+      exportSteps(
+        RECORDS,
+        { origin: ORIGIN, deviceKey: DEVICE, checkpointNote: note, selection },
+        slice
+      ).next();
+    expect(() => start('all', 0)).toThrow(RangeError);
+    expect(() => start('all', 1.5)).toThrow(RangeError);
+    expect(() => start({ from: 5, to: 2 })).toThrow(RangeError);
+    expect(() => start('all', 4, NOTE.replace(/\n\n.*$/s, '\n\n'))).toThrow(TypeError);
   });
 });
 

@@ -276,6 +276,36 @@ describe('every proof in trees of up to 8 leaves', () => {
 });
 
 describe('random trees up to 2000 leaves (fast-check)', () => {
+  it('buildSteps (in slices) makes the same tree, counting its n - 1 node hashes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 600 }),
+        fc.integer({ min: 1, max: 700 }),
+        (n, slice) => {
+          const leaves = MANY.slice(0, n);
+          const flat = new Uint8Array(n * 32);
+          leaves.forEach((leaf, i) => flat.set(leaf, i * 32));
+          const build = MerkleTree.buildSteps(flat, slice);
+          const counts: number[] = [];
+          let step = build.next();
+          for (; !step.done; step = build.next()) counts.push(step.value);
+          const nodes = Math.max(0, n - 1);
+          expect(counts).toEqual(
+            Array.from({ length: Math.floor(nodes / slice) }, (_, i) => (i + 1) * slice)
+          );
+          expect(toHex(step.value.root())).toBe(toHex(refRoot(leaves)));
+          if (n > 0) {
+            const index = slice % n;
+            expect(hex(step.value.inclusionProof(index))).toEqual(hex(refPath(index, leaves)));
+          }
+        }
+      ),
+      { numRuns: 60 }
+    );
+    expect(() => MerkleTree.buildSteps(new Uint8Array(64), 0)).toThrow(RangeError);
+    expect(() => MerkleTree.buildSteps(new Uint8Array(33), 1)).toThrow(TypeError);
+  });
+
   it('inclusion proofs equal the naive PATH, verify, and fail when altered', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2000 }), fc.nat(), fc.nat(), (n, a, b) => {

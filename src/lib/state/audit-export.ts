@@ -3,29 +3,63 @@
  * signed checkpoint they verify against. Nothing leaves the browser except as a file the user
  * saves. The export itself is then recorded, and the checkpoint marked as exported.
  */
-import { buildExport } from '$lib/core/audit/export';
+import { exportSteps, type ExportStep } from '$lib/core/audit/export';
 import { activeFilters, localDate, type AuditFilters } from '$lib/core/audit/present';
 import { pause, readAll } from '$lib/storage/audit-query';
 import { auditLog } from './audit-log.svelte';
-import { downloadText } from './download';
+import { downloadBlob, downloadText } from './download';
 
 export type ExportScope = 'all' | 'filtered';
+
+/** Reading records from IndexedDB, then the stages of core/audit/export.ts. */
+export type ExportProgress = {
+  stage: 'reading' | ExportStep['stage'];
+  done: number;
+  total: number;
+};
+
+/** The sentence for a progress value (also the progress bar's accessible text). */
+export function progressText(progress: ExportProgress): string {
+  const { done, total } = progress;
+  switch (progress.stage) {
+    case 'reading':
+      return `Reading records… ${done} of ${total}`;
+    case 'hashing':
+      return `Hashing records… ${done} of ${total}`;
+    case 'tree':
+      return `Building the Merkle tree… ${done} of ${total} nodes`;
+    case 'writing':
+      return `Writing the export… ${done} of ${total} lines`;
+  }
+}
+
+/** Thrown (and reported as such) when the user stops an export: nothing was saved or recorded. */
+export class ExportCancelled extends Error {
+  constructor() {
+    super('Export cancelled: nothing was saved.');
+    this.name = 'ExportCancelled';
+  }
+}
 
 export interface ExportOptions {
   /** The filters of a filtered export (recorded with it). */
   filters: AuditFilters;
   /** Every matching seq below `size`, ascending (for a filtered export). */
   matches: (size: number) => Promise<number[]>;
-  /** Progress, as a sentence for the page. */
-  progress: (message: string) => void;
+  progress: (progress: ExportProgress) => void;
+  /** Aborting stops the export before anything is downloaded or recorded. */
+  signal?: AbortSignal;
 }
 
 /** What an export reports to: the Audit page's view. */
 export interface ExportTarget {
   exporting: boolean;
   exportMessage: string | null;
+  exportProgress: ExportProgress | null;
   readonly filters: AuditFilters;
 }
+
+const controllers = new WeakMap<ExportTarget, AbortController>();
 
 /**
  * Runs one export at a time for `target`, reporting progress, the result or the failure in its
@@ -37,42 +71,74 @@ export async function runExport(
   matches: (size: number) => Promise<number[]>
 ): Promise<void> {
   if (target.exporting) return;
+  const controller = new AbortController();
+  controllers.set(target, controller);
   target.exporting = true;
   target.exportMessage = null;
+  target.exportProgress = null;
   try {
     target.exportMessage = await exportAuditLog(scope, {
       filters: target.filters,
       matches,
-      progress: (text) => (target.exportMessage = text)
+      progress: (progress) => (target.exportProgress = progress),
+      signal: controller.signal
     });
   } catch (error) {
-    target.exportMessage = `Export failed: ${error instanceof Error ? error.message : String(error)}`;
+    target.exportMessage =
+      error instanceof ExportCancelled
+        ? error.message
+        : `Export failed: ${error instanceof Error ? error.message : String(error)}`;
   } finally {
+    controllers.delete(target);
     target.exporting = false;
+    target.exportProgress = null;
   }
+}
+
+/** Stops `target`'s running export, if any (before its files are saved). */
+export function cancelExport(target: ExportTarget): void {
+  controllers.get(target)?.abort();
 }
 
 /** Runs the export; resolves to the sentence that says what was exported, or throws. */
 export async function exportAuditLog(scope: ExportScope, options: ExportOptions): Promise<string> {
+  const { signal } = options;
+  const stopIfCancelled = () => {
+    if (signal?.aborted) throw new ExportCancelled();
+  };
   const store = await auditLog.store();
   const checkpoint = await auditLog.makeCheckpoint();
   if (!checkpoint) throw new Error('the log is empty');
+  stopIfCancelled();
   const records = await readAll(store.db, checkpoint.size, (done) => {
-    options.progress(`Reading records… ${done} of ${checkpoint.size}`);
+    stopIfCancelled();
+    options.progress({ stage: 'reading', done, total: checkpoint.size });
   });
-  options.progress('Writing the export…');
-  await pause();
   const seqs = scope === 'filtered' ? await options.matches(checkpoint.size) : null;
   if (seqs && seqs.length === 0) throw new Error('no records match the filters');
-  const { jsonl, checkpoint: note } = buildExport(records, {
+  const steps = exportSteps(records, {
     origin: store.origin,
     deviceKey: { name: store.device.name, publicKey: store.device.publicKey },
     checkpointNote: checkpoint.note,
     selection: seqs ? { seqs } : 'all'
   });
+  // Build in slices, yielding to the page every ~30 ms so it stays responsive and Cancel works.
+  // Each piece of text becomes a Blob as it comes: no one large string, no long task at the end.
+  const pieces: Blob[] = [];
+  let sliceStart = performance.now();
+  for (const step of steps) {
+    if (step.stage === 'writing') pieces.push(new Blob([step.text]));
+    if (performance.now() - sliceStart > 30) {
+      options.progress({ stage: step.stage, done: step.done, total: step.total });
+      await pause();
+      stopIfCancelled();
+      sliceStart = performance.now();
+    }
+  }
+  stopIfCancelled();
   const base = `nightcore-audit-${localDate(new Date())}`;
-  downloadText(`${base}.jsonl`, jsonl, 'application/x-ndjson');
-  downloadText(`${base}.checkpoint`, note, 'text/plain');
+  downloadBlob(`${base}.jsonl`, new Blob(pieces, { type: 'application/x-ndjson' }));
+  downloadText(`${base}.checkpoint`, checkpoint.note, 'text/plain');
   const exported = seqs?.length ?? records.length;
   await auditLog.record({
     event: 'audit.export',

@@ -29,7 +29,7 @@ import {
 } from '$lib/storage/audit-query';
 import type { NightCoreDatabase } from '$lib/storage/db';
 import type { AuditRow } from '$lib/storage/records';
-import { runExport, type ExportScope } from './audit-export';
+import { cancelExport, runExport, type ExportProgress, type ExportScope } from './audit-export';
 import { TreeCache, proveRecord, type ProofState } from './audit-proof';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
@@ -70,6 +70,7 @@ export class AuditView {
 
   exporting = $state(false);
   exportMessage = $state<string | null>(null);
+  exportProgress = $state.raw<ExportProgress | null>(null);
 
   /** Bumped when rows arrive in the cache or the match list changes: readers subscribe to it. */
   version = $state(0);
@@ -373,6 +374,10 @@ export class AuditView {
   /** Exports the whole log or the current filtered selection (see audit-export.ts). */
   export(scope: ExportScope): Promise<void> {
     return runExport(this, scope, (size) => this.#allMatches(size));
+  }
+
+  cancelExport(): void {
+    cancelExport(this);
   }
 
   /** Every matching seq below `size`, ascending (waits for a running scan to finish). */

@@ -3,7 +3,8 @@ export function downloadText(name: string, text: string, type = 'text/plain'): v
   downloadBlob(name, new Blob([text], { type }));
 }
 
-function downloadBlob(name: string, blob: Blob): void {
+/** Saves a Blob as a file (built in pieces by the caller, so no single large string). */
+export function downloadBlob(name: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

@@ -90,6 +90,22 @@ export type InclusionResult =
   | ExportFailure;
 
 /**
+ * Where an export being built has got to: `done` of `total` in the current stage (records hashed,
+ * tree nodes made, lines written). A writing step carries the text written since the step before,
+ * so the JSONL is the writing steps' texts in order, and a page can hand each piece to a Blob as it
+ * comes instead of building one large string at the end.
+ */
+export type ExportStep =
+  | { stage: 'hashing' | 'tree'; done: number; total: number }
+  | { stage: 'writing'; done: number; total: number; text: string };
+
+/** Leaf hashes of the checkpoint's records, then the tree, then one line per exported record. */
+export type ExportStage = ExportStep['stage'];
+
+/** Records handled between two progress steps (a few milliseconds of work each). */
+export const EXPORT_SLICE = 256;
+
+/**
  * Writes an export. `records` is the whole log in order (records[i].seq === i); the checkpoint
  * decides how many of them are exported (its size) and must be signed by deviceKey over exactly
  * those records. Records are written as stored, not re-verified: a broken log exports broken (and
@@ -99,6 +115,22 @@ export function buildExport(
   records: readonly AuditRecord[],
   options: BuildExportOptions
 ): AuditExport {
+  const texts: string[] = [];
+  for (const step of exportSteps(records, options))
+    if (step.stage === 'writing') texts.push(step.text);
+  return { jsonl: texts.join(''), checkpoint: options.checkpointNote };
+}
+
+/**
+ * buildExport in slices: yields an ExportStep every `slice` records or tree nodes, and a last
+ * writing step with the rest of the text. A page can pause between steps to stay responsive, show
+ * progress, or stop (by not calling next() again: nothing is half-written anywhere).
+ */
+export function* exportSteps(
+  records: readonly AuditRecord[],
+  options: BuildExportOptions,
+  slice = EXPORT_SLICE
+): Generator<ExportStep, void, void> {
   const { origin, deviceKey, checkpointNote, selection } = options;
   if (!isNoteName(origin)) throw new TypeError('origin: non-empty, no whitespace, + or controls');
   if (!isNoteName(deviceKey.name) || !isUsablePublicKey(deviceKey.publicKey)) {
@@ -110,6 +142,8 @@ export function buildExport(
   if (!Array.isArray(records) || records.length < treeSize) {
     throw new RangeError(`the checkpoint covers ${treeSize} records, more than were given`);
   }
+  if (!Number.isSafeInteger(slice) || slice < 1) throw new RangeError('slice must be >= 1');
+  const { seqs, range } = selectSeqs(selection, treeSize);
   const flat = new Uint8Array(treeSize * 32);
   for (let i = 0; i < treeSize; i++) {
     const record = records[i];
@@ -117,12 +151,23 @@ export function buildExport(
       throw new TypeError(`records[${i}] is not record ${i} with a hash`);
     }
     leafHashInto(hashFromHex(record.hash), flat, i * 32);
+    if ((i + 1) % slice === 0) yield { stage: 'hashing', done: i + 1, total: treeSize };
   }
-  const tree = MerkleTree.fromFlatLeafHashes(flat);
+  // The tree makes treeSize - 1 node hashes: counted as they are made.
+  const nodes = Math.max(0, treeSize - 1);
+  const build = MerkleTree.buildSteps(flat, slice);
+  let tree: MerkleTree;
+  for (;;) {
+    const step = build.next();
+    if (step.done) {
+      tree = step.value;
+      break;
+    }
+    yield { stage: 'tree', done: step.value, total: nodes };
+  }
   if (!bytesEqual(tree.root(), verified.checkpoint.root)) {
     throw new TypeError('the checkpoint root does not match the records (a stale checkpoint?)');
   }
-  const { seqs, range } = selectSeqs(selection, treeSize);
   const header: JsonObject = {
     nightcoreAudit: 1,
     origin,
@@ -138,16 +183,20 @@ export function buildExport(
     const before = range.from === 0 ? null : records[range.from - 1]!;
     header.anchor = before === null ? null : { seq: before.seq, hash: before.hash };
   }
-  const lines = [JSON.stringify(header)];
+  let lines = [JSON.stringify(header)];
   const full = range !== null && range.from === 0 && range.to === treeSize - 1;
-  for (const seq of seqs) {
+  for (const [index, seq] of seqs.entries()) {
     const withProof = range === null || (!full && seq === range.to);
     const proof = withProof ? tree.inclusionProof(seq).map(hexOf) : null;
     const read = readRecord(records[seq]);
     if (!read.ok) throw new TypeError(`records[${seq}]: ${read.reason.message}`);
     lines.push(recordLine(read.text, read.record.hash, proof));
+    const done = index + 1;
+    if (done % slice === 0 || done === seqs.length) {
+      yield { stage: 'writing', done, total: seqs.length, text: lines.join('\n') + '\n' };
+      lines = [];
+    }
   }
-  return { jsonl: lines.join('\n') + '\n', checkpoint: checkpointNote };
 }
 
 function selectSeqs(selection: ExportSelection, treeSize: number) {

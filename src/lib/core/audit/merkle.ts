@@ -125,16 +125,24 @@ export class MerkleTree {
   readonly size: number;
   readonly #levels: Uint8Array[];
 
-  private constructor(flatLeaves: Uint8Array, size: number) {
+  private constructor(levels: Uint8Array[], size: number) {
     this.size = size;
+    this.#levels = levels;
+  }
+
+  /** Builds the levels above `flatLeaves`, yielding after every `slice` node hashes. */
+  static *#build(flatLeaves: Uint8Array, slice: number): Generator<number, MerkleTree, void> {
+    const size = flatLeaves.length / HASH_SIZE;
     const levels = [flatLeaves];
     let row = flatLeaves;
+    let hashed = 0;
     for (let count = size; count > 1;) {
       const nextCount = Math.ceil(count / 2);
       const next = new Uint8Array(nextCount * HASH_SIZE);
       for (let i = 0; i + 1 < count; i += 2) {
         NODE.set(row.subarray(i * HASH_SIZE, (i + 2) * HASH_SIZE), 1);
         digest(NODE, next, (i / 2) * HASH_SIZE);
+        if (++hashed % slice === 0) yield hashed;
       }
       // An odd node out is carried up unchanged (that is exactly RFC 6962's split at 2^k).
       if (count % 2 === 1)
@@ -143,7 +151,7 @@ export class MerkleTree {
       row = next;
       count = nextCount;
     }
-    this.#levels = levels;
+    return new MerkleTree(levels, size);
   }
 
   /** A tree over leaf hashes (each 32 bytes). */
@@ -151,15 +159,29 @@ export class MerkleTree {
     if (!Array.isArray(leafHashes)) throw new TypeError('leafHashes must be an array');
     const flat = new Uint8Array(leafHashes.length * HASH_SIZE);
     leafHashes.forEach((leaf, i) => flat.set(assertHash(leaf, `leafHashes[${i}]`), i * HASH_SIZE));
-    return new MerkleTree(flat, leafHashes.length);
+    return MerkleTree.fromFlatLeafHashes(flat);
   }
 
   /** A tree over leaf hashes laid end to end (32 bytes each); the array is kept, not copied. */
   static fromFlatLeafHashes(flat: Uint8Array): MerkleTree {
+    const build = MerkleTree.buildSteps(flat, Infinity);
+    for (;;) {
+      const step = build.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * fromFlatLeafHashes in slices: yields the count of node hashes made so far after every `slice`
+   * of them (a tree of n leaves makes n - 1), and returns the tree. For callers that must stay
+   * responsive while building a large tree.
+   */
+  static buildSteps(flat: Uint8Array, slice: number): Generator<number, MerkleTree, void> {
     if (!(flat instanceof Uint8Array) || flat.length % HASH_SIZE !== 0) {
       throw new TypeError('flat leaf hashes must be a Uint8Array of a multiple of 32 bytes');
     }
-    return new MerkleTree(flat, flat.length / HASH_SIZE);
+    if (!(slice >= 1)) throw new RangeError('slice must be >= 1');
+    return MerkleTree.#build(flat, slice);
   }
 
   root(): Uint8Array {
