@@ -164,7 +164,7 @@ test('an audit append that does not fit adds nothing: the chain stays whole and 
   }
 });
 
-test('a run whose output does not fit is named in the UI; its outcome is audited and the chain holds', async ({
+test('a run whose output does not fit: its outcome is still recorded whole, without the output, and the UI says so', async ({
   baseURL
 }) => {
   test.setTimeout(120_000);
@@ -189,14 +189,15 @@ test('a run whose output does not fit is named in the UI; its outcome is audited
     const run = page.getByTestId('run').filter({ hasText: 'cat-stdin' }).first();
     await expect(run).toHaveAttribute('data-status', 'exited', { timeout: 30_000 });
     const error = page.getByTestId('run-error');
-    await expect(error).toContainText('The run ended (exited) but could not be recorded:', {
-      timeout: 30_000
-    });
-    await expect(error).toContainText(/Storage is full: the record of run [0-9a-f]{8} \(exited\)/);
+    await expect(error).toContainText(
+      'The run ended (exited) and its outcome is on record, but its output was not kept: storage is full.',
+      { timeout: 30_000 }
+    );
     await expect(error).toContainText('Free space on this device');
 
     const after = await snapshot(page);
-    // The outcome is on record; the run row is the last one that fitted, whole (no partial output).
+    // The outcome is on record with the run row and the request, in one transaction: the row
+    // ended (no output kept, its message says why), the record says the output was not kept.
     const added = after.audit
       .slice(before.audit.length)
       .map((r) => r.event)
@@ -204,9 +205,11 @@ test('a run whose output does not fit is named in the UI; its outcome is audited
     expect(added).toEqual(['run.started', 'run.finished']);
     const finished = after.audit[after.audit.length - 1]!;
     expect(finished.details.stdoutBytes).toBe(900 * 1024);
+    expect(finished.details.outputKept).toBe(false);
     expect(after.runs).toHaveLength(1);
-    expect(after.runs[0]!.status).toBe('running');
+    expect(after.runs[0]!.status).toBe('exited');
     expect(after.runs[0]!.stdoutBytes).toBeNull();
+    await expect(run).toContainText('Its output was not kept: storage was full.');
     expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
     expect(await chainOnLoad(page)).toBe('ok');
   } finally {

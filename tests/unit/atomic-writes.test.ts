@@ -1,7 +1,8 @@
 // Writes that must not be half done share one IndexedDB transaction with their audit record
 // (AuditStore.appendWith): a decision and its record (recordDecision), a request, its module bytes
 // and its verdict record (saveRequest). Failures are injected deterministically inside the
-// transaction, against fake-indexeddb; the sweep's re-read (markInterrupted) is checked too.
+// transaction, against fake-indexeddb; a run's outcome (recordRunEnd) likewise; the sweep's re-read
+// (markInterrupted) is checked too.
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
@@ -11,7 +12,7 @@ import { openNightCoreDB, type NightCoreDatabase } from '../../src/lib/storage/d
 import type { DeviceKey } from '../../src/lib/storage/device-key';
 import type { RequestDecision, RequestRow, RunRow } from '../../src/lib/storage/records';
 import { getRequest, recordDecision, saveRequest } from '../../src/lib/storage/requests-store';
-import { markInterrupted, putRun } from '../../src/lib/storage/runs-store';
+import { markInterrupted, putRun, recordRunEnd } from '../../src/lib/storage/runs-store';
 
 const SEED = new Uint8Array(32).fill(7);
 const DEVICE: DeviceKey = {
@@ -211,5 +212,62 @@ describe('markInterrupted: re-reads the run before marking it', () => {
     expect(await markInterrupted(db, 'run-1', 9)).toBe(false);
     expect(await markInterrupted(db, 'run-2', 9)).toBe(false);
     expect(await db.get('runs', 'run-1')).toMatchObject({ status: 'exited', endedAt: 5 });
+  });
+});
+
+describe('recordRunEnd: run row, request state and outcome record in one transaction', () => {
+  const running: RunRow = {
+    id: 'run-1',
+    requestId: 'req-1',
+    moduleSha256: SHA,
+    startedAt: 1,
+    endedAt: null,
+    outcome: null,
+    status: 'running'
+  };
+  const ended: RunRow = {
+    ...running,
+    endedAt: 5,
+    outcome: 'exited',
+    status: 'exited',
+    exitCode: 0
+  };
+  const finished = (details: AuditRecordInput['details'] = { status: 'exited' }) =>
+    ({
+      time: 4,
+      event: 'run.finished',
+      subject: { runId: 'run-1', requestId: 'req-1' },
+      details
+    }) satisfies AuditRecordInput;
+
+  it('writes all three: the row ends, the request is done, one outcome record chains on', async () => {
+    const { db, store } = await fresh();
+    await db.add('requests', { ...pending(), state: 'running' });
+    await putRun(db, running);
+    await recordRunEnd(store, ended, finished());
+    expect(await db.get('runs', 'run-1')).toMatchObject({ status: 'exited', endedAt: 5 });
+    expect((await getRequest(db, 'req-1'))?.state).toBe('done');
+    expect((await db.getAll('audit')).map((r) => [r.event, r.subject.runId])).toEqual([
+      ['run.finished', 'run-1']
+    ]);
+    expect((await store.verify()).ok).toBe(true);
+  });
+
+  it('writes none when the outcome record cannot be appended (the row stays running)', async () => {
+    const { db, store } = await fresh();
+    await db.add('requests', { ...pending(), state: 'running' });
+    await putRun(db, running);
+    await expect(recordRunEnd(store, ended, finished({ ratio: 0.5 }))).rejects.toThrow(TypeError);
+    expect(await db.get('runs', 'run-1')).toMatchObject({ status: 'running', endedAt: null });
+    expect((await getRequest(db, 'req-1'))?.state).toBe('running');
+    expect(await db.count('audit')).toBe(0);
+  });
+
+  it('leaves a request that is no longer running as it is', async () => {
+    const { db, store } = await fresh();
+    await db.add('requests', { ...pending(), state: 'approved' });
+    await recordRunEnd(store, ended, finished());
+    expect((await getRequest(db, 'req-1'))?.state).toBe('approved');
+    expect(await db.get('runs', 'run-1')).toMatchObject({ status: 'exited' });
   });
 });

@@ -8,8 +8,15 @@ import { stripAnsi } from '$lib/core/ansi';
 import { currentPolicy } from '$lib/storage/policy-store';
 import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
 import { getModule, readRequest } from '$lib/storage/requests-store';
-import { listRuns, markInterrupted, moveRequest, putRun } from '$lib/storage/runs-store';
+import {
+  listRuns,
+  markInterrupted,
+  moveRequest,
+  putRun,
+  recordRunEnd
+} from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
+import { FREE_SPACE_ADVICE } from '$lib/storage/storage-errors';
 import type { RequestRow, RunRow } from '$lib/storage/records';
 import { startRun, type RunHandle } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
@@ -251,7 +258,9 @@ export class RunsState {
     else
       this.error = `The run ended (${result.status}) but its receipt could not be signed: ${signed.problem}`;
     try {
-      await auditLog.record({
+      // The row, the request's move to done and the audit record: one transaction (runs-store).
+      const written = await recordRunEnd(await auditLog.store(), row, {
+        time: Date.now(),
         event: result.status === 'killed' ? 'run.killed' : 'run.finished',
         subject: {
           runId: run.id,
@@ -272,8 +281,9 @@ export class RunsState {
           ...(signed.receipt !== null ? { receiptSha256: signed.sha256 } : {})
         }
       });
-      await putRun(db, row);
-      await moveRequest(db, run.request.id, ['running'], 'done');
+      await auditLog.refresh();
+      if (written === 'without-output')
+        this.error = `The run ended (${result.status}) and its outcome is on record, but its output was not kept: storage is full. ${FREE_SPACE_ADVICE}`;
     } catch (error) {
       this.error = `The run ended (${result.status}) but could not be recorded: ${error instanceof Error ? error.message : String(error)}`;
     }
