@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { auditReady, gotoReady } from './helpers';
+import { auditReady, auditRecords, gotoReady, reloadReady } from './helpers';
 
 test('IndexedDB holds the current schema with every store, and Settings counts its records', async ({
   page
@@ -85,4 +85,39 @@ test('Settings shows the quota used and asks for persistent storage on the first
     'data-state',
     actual ? 'persisted' : 'denied'
   );
+
+  // The answer is recorded once, not again on every page load's first click; asking again from
+  // Settings is the user's act and is recorded.
+  const asks = async () =>
+    (await auditRecords(page)).filter(
+      (r) => r.event === 'settings.changed' && r.details.setting === 'persistent-storage'
+    );
+  await expect.poll(async () => (await asks()).length).toBe(1);
+  expect((await asks())[0]!.details).toEqual({
+    setting: 'persistent-storage',
+    requested: true,
+    granted: actual
+  });
+  for (let i = 0; i < 2; i++) {
+    await reloadReady(page);
+    const askedAgain = page.evaluate(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const original = navigator.storage.persist.bind(navigator.storage);
+          navigator.storage.persist = async () => {
+            const answer = await original();
+            setTimeout(() => resolve(true), 200); // after the answer is handled
+            return answer;
+          };
+        })
+    );
+    await page.locator('h1').click();
+    expect(await askedAgain).toBe(true);
+  }
+  expect(await asks()).toHaveLength(1);
+  const askButton = page.getByRole('button', { name: /ask again|persistent/i });
+  if (!actual) {
+    await askButton.click();
+    await expect.poll(async () => (await asks()).length).toBe(2);
+  }
 });

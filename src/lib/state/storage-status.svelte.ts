@@ -2,6 +2,9 @@ import { countRecords, type StoreName } from '$lib/storage/db';
 import { database } from './database';
 import { auditLog } from './audit-log.svelte';
 
+/** The meta row holding the browser's last recorded answer to persist() (a boolean). */
+const PERSISTENCE_ANSWER = 'persistence-answer';
+
 export type PersistenceState = 'unknown' | 'unsupported' | 'persisted' | 'not-persisted' | 'denied';
 
 /**
@@ -50,11 +53,18 @@ export class StorageStatus {
     try {
       const granted = await navigator.storage.persist();
       this.persistence = granted ? 'persisted' : 'denied';
-      await auditLog.record({
-        event: 'settings.changed',
-        subject: {},
-        details: { setting: 'persistent-storage', requested: true, granted }
-      });
+      // Every page load asks on its first click; only an answer that differs from the last one
+      // recorded (or the user asking from Settings) goes in the log, not one record per load.
+      const db = await database();
+      const last = (await db.get('meta', PERSISTENCE_ANSWER))?.value;
+      if (again || last !== granted) {
+        await auditLog.record({
+          event: 'settings.changed',
+          subject: {},
+          details: { setting: 'persistent-storage', requested: true, granted }
+        });
+        await db.put('meta', { name: PERSISTENCE_ANSWER, value: granted });
+      }
     } catch (error) {
       this.error = `Could not ask for persistent storage: ${error instanceof Error ? error.message : String(error)}`;
     }
