@@ -26,6 +26,21 @@ import { denyNow, fromResult, join } from './run-checks';
 
 export type { RunRow, RunStatus };
 
+/**
+ * Said whenever a run row is written (queued, running, ended, found interrupted), to other tabs and
+ * to other listeners in this tab (a BroadcastChannel reaches every other object of its name): the
+ * Overview's dashboard refreshes on it. The message carries nothing; listeners re-read storage.
+ */
+export const RUNS_CHANNEL = 'nightcore-runs';
+let runsChannel: BroadcastChannel | null | undefined;
+
+function runsChanged(): void {
+  if (runsChannel === undefined)
+    runsChannel =
+      typeof BroadcastChannel === 'function' ? new BroadcastChannel(RUNS_CHANNEL) : null;
+  runsChannel?.postMessage('changed');
+}
+
 /** Runs at once, from the policy (`maxConcurrentRuns`); the rest wait in a visible queue. */
 /** How much of each stream the live view keeps (the run row keeps everything up to the cap). */
 const LIVE_CHARS = 256 * 1024;
@@ -99,7 +114,9 @@ export class RunsState {
       await moveRequest(db, run.requestId, ['running'], 'done');
       found = true;
     }
-    if (found) await auditLog.recordInterruptedRuns();
+    if (!found) return;
+    runsChanged();
+    await auditLog.recordInterruptedRuns();
   }
 
   /** Starts (or queues) a run of an approved request. Returns the problem, or null. */
@@ -118,6 +135,7 @@ export class RunsState {
     await hold(run);
     this.live = [...this.live, run];
     await putRun(db, this.#row(run, { status: 'queued' }));
+    runsChanged();
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
     // A run that ended meanwhile may have launched this one already (or it was stopped).
     if (run.launched || run.ended) return null;
@@ -165,6 +183,7 @@ export class RunsState {
       // Stopped while the start was recorded: #end writes the row, which must not be overwritten.
       if (run.ended) return;
       await putRun(db, this.#row(run, { status: 'running' }));
+      runsChanged();
       if (!run.ended) run.status = 'running';
       const denied = await denyNow(request);
       if (denied) return void (await this.#end(run, { status: 'refused', message: denied }));
@@ -279,6 +298,7 @@ export class RunsState {
     }
     // The end is written (or could not be): the lock has nothing left to protect.
     run.release();
+    runsChanged();
     const history = await listRuns(db).catch(() => this.history);
     this.history = history;
     this.live = this.live.filter((r) => r !== run);
