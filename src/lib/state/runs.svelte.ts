@@ -77,6 +77,8 @@ export class RunsState {
   live = $state.raw<LiveRun[]>([]);
   history = $state.raw<RunRow[]>([]);
   ready = $state.raw<RequestRow[]>([]);
+  /** Each stored request's intake channel, by id: a history row names only its request. */
+  requestChannels = $state.raw<ReadonlyMap<string, string>>(new Map());
   error = $state<string | null>(null);
   concurrency = $state(DEFAULT_CONCURRENT_RUNS);
 
@@ -86,6 +88,7 @@ export class RunsState {
     await this.#markInterrupted();
     this.history = await listRuns(db);
     const requests = (await db.getAllFromIndex('requests', 'byCreated')).map(readRequest);
+    this.requestChannels = new Map(requests.map((r) => [r.id, r.channel]));
     this.ready = requests
       .filter((r) => r.state === 'approved' || r.state === 'auto-approved')
       .reverse();
