@@ -49,6 +49,8 @@ export class DashboardState {
   data = $state.raw<DashboardData | null>(null);
   /** Reads finished since the page loaded (shown as `data-refreshes`: coalescing is visible). */
   refreshes = $state(0);
+  /** Refreshes asked for and not yet done (in flight or queued): `data-refreshing`. */
+  waiting = $state(0);
   #watchers = 0;
   #channels: BroadcastChannel[] = [];
   #refresh = coalesce(async () => {
@@ -65,11 +67,11 @@ export class DashboardState {
     if (this.#watchers === 1 && typeof BroadcastChannel === 'function') {
       this.#channels = [REQUESTS_CHANNEL, RUNS_CHANNEL].map((name) => {
         const channel = new BroadcastChannel(name);
-        channel.addEventListener('message', () => void this.#refresh());
+        channel.addEventListener('message', () => this.#ask());
         return channel;
       });
     }
-    void this.#refresh();
+    this.#ask();
     let stopped = false;
     return () => {
       if (stopped) return;
@@ -79,6 +81,12 @@ export class DashboardState {
       for (const channel of this.#channels) channel.close();
       this.#channels = [];
     };
+  }
+
+  #ask(): void {
+    this.waiting += 1;
+    const done = () => void (this.waiting -= 1);
+    this.#refresh().then(done, done);
   }
 
   async refresh(now = Date.now()): Promise<void> {
