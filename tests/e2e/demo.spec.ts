@@ -4,6 +4,7 @@
  * tour walks from the Inbox to the audit log; removal takes the demo key and requests away in one
  * click and is itself audited, with the chain intact.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { auditReady, auditRecords, gotoReady, watchForProblems } from './helpers';
@@ -108,6 +109,19 @@ test('the Try-it set gives the verdicts and outcomes its index promises; removal
   await gotoReady(page, '/runs');
   await expect(page.getByTestId('run')).toHaveCount(runnable.length);
   await expect(page.getByTestId('run').getByTestId('demo-badge')).toHaveCount(runnable.length);
+  // The labels, and the cards of runs that printed nothing (loop, memory-bomb), pass axe in both
+  // themes (a named <pre> without a role did not, on an empty card).
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const scan = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const serious = scan.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(serious, colorScheme).toEqual([]);
+  }
+  await page.emulateMedia({ colorScheme: null });
   await gotoReady(page, '/');
   await auditReady(page);
   await page.getByTestId('demo-remove').click();
