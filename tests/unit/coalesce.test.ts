@@ -82,7 +82,31 @@ describe('coalesce', () => {
     expect(calls).toBe(3);
   });
 
-  it('refuses a task that is not a function', () => {
+  it('waits for the pause before a queued run, never before a first one', async () => {
+    const g = gatedTask();
+    let release = () => {};
+    let pauses = 0;
+    const refresh = coalesce(g.task, {
+      pause: () => new Promise<void>((resolve) => ((release = resolve), (pauses += 1)))
+    });
+    void refresh();
+    await tick();
+    expect([g.started, pauses]).toEqual([1, 0]);
+    const queued = refresh();
+    await g.finish(0);
+    expect([g.started, pauses]).toEqual([1, 1]); // the queued run waits out the pause
+    expect(refresh()).toBe(queued); // calls during the pause still share it
+    release();
+    await tick();
+    expect(g.started).toBe(2);
+    await g.finish(1);
+    await queued;
+  });
+
+  it('refuses a task or a pause that is not a function', () => {
     expect(() => coalesce(undefined as unknown as () => Promise<void>)).toThrow(TypeError);
+    expect(() => coalesce(async () => {}, { pause: 5 as unknown as () => Promise<void> })).toThrow(
+      TypeError
+    );
   });
 });

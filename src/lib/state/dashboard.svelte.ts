@@ -40,6 +40,13 @@ export interface DashboardData {
   pendingCount: number;
 }
 
+/**
+ * The least time between the end of one read and the start of a queued one. Each read takes every
+ * request and run row (outputs included), so a long burst of runs costs at most one read per gap;
+ * the figures lag a change by at most this plus one read.
+ */
+export const REFRESH_GAP_MS = 250;
+
 /** How many days the runs-over-time chart covers. */
 export const DASHBOARD_DAYS = 14;
 
@@ -53,10 +60,13 @@ export class DashboardState {
   waiting = $state(0);
   #watchers = 0;
   #channels: BroadcastChannel[] = [];
-  #refresh = coalesce(async () => {
-    // A refresh queued before the Overview went away has nobody to show it to.
-    if (this.#watchers > 0) await this.refresh();
-  });
+  #refresh = coalesce(
+    async () => {
+      // A refresh queued before the Overview went away has nobody to show it to.
+      if (this.#watchers > 0) await this.refresh();
+    },
+    { pause: () => new Promise((resolve) => setTimeout(resolve, REFRESH_GAP_MS)) }
+  );
 
   /**
    * Reads now and again on every change signal until the returned function is called (on
