@@ -4,6 +4,7 @@
  * tour walks from the Inbox to the audit log; removal takes the demo key and requests away in one
  * click and is itself audited, with the chain intact.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { auditReady, auditRecords, gotoReady, watchForProblems } from './helpers';
@@ -69,13 +70,28 @@ test('the Try-it set gives the verdicts and outcomes its index promises; removal
     if (bundle.expect.reason) await expect(row).toContainText(bundle.expect.reason);
   }
 
+  // The Review page says it too, in its heading.
+  await request(page, 'hello').getByTestId('request-review').click();
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
+  await expect(
+    page.getByRole('heading', { level: 1 }).getByTestId('demo-badge'),
+    'review header'
+  ).toHaveText('demo data');
+  await gotoReady(page, '/inbox');
+
   const runnable = INDEX.bundles.filter((b) => b.expect.run);
   for (const bundle of runnable) {
     await request(page, bundle.name).getByTestId('approve').click();
     await expect(request(page, bundle.name)).toHaveAttribute('data-state', 'approved');
   }
+  await gotoReady(page, '/runs');
+  await expect(page.getByTestId('run-ready')).toHaveCount(runnable.length);
+  await expect(page.getByTestId('run-ready').getByTestId('demo-badge')).toHaveCount(
+    runnable.length
+  );
   for (const bundle of runnable) {
     const run = await runReady(page, bundle.name);
+    await expect(run.getByTestId('demo-badge'), `${bundle.name} run card`).toHaveText('demo data');
     await expect(run, bundle.name).toHaveAttribute('data-status', bundle.expect.run!, {
       timeout: 30_000
     });
@@ -89,6 +105,23 @@ test('the Try-it set gives the verdicts and outcomes its index promises; removal
   await expect
     .poll(() => requestStates(page), { timeout: 15_000 })
     .toEqual(INDEX.bundles.map((b) => (b.expect.run ? 'done' : b.expect.state)).sort());
+  // Read back from history (the run rows name only their request): every card is labelled.
+  await gotoReady(page, '/runs');
+  await expect(page.getByTestId('run')).toHaveCount(runnable.length);
+  await expect(page.getByTestId('run').getByTestId('demo-badge')).toHaveCount(runnable.length);
+  // The labels, and the cards of runs that printed nothing (loop, memory-bomb), pass axe in both
+  // themes (a named <pre> without a role did not, on an empty card).
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const scan = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const serious = scan.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(serious, colorScheme).toEqual([]);
+  }
+  await page.emulateMedia({ colorScheme: null });
   await gotoReady(page, '/');
   await auditReady(page);
   await page.getByTestId('demo-remove').click();
@@ -101,6 +134,7 @@ test('the Try-it set gives the verdicts and outcomes its index promises; removal
   await expect(page.getByText(INDEX.key.label)).toHaveCount(0);
   await gotoReady(page, '/runs');
   await expect(page.getByTestId('run')).toHaveCount(0);
+  await expect(page.getByTestId('demo-badge')).toHaveCount(0);
 
   const records = await auditRecords(page);
   const removal = records.filter((r) => r.details.setting === 'demo-data');

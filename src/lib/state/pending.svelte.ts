@@ -7,7 +7,8 @@ import { countPending } from '$lib/storage/requests-store';
 import { database } from './database';
 import { showBadge } from './attention.svelte';
 
-const CHANNEL = 'nightcore-requests';
+/** Also heard by the Overview's dashboard (dashboard.svelte.ts). */
+export const REQUESTS_CHANNEL = 'nightcore-requests';
 
 export class PendingCount {
   count = $state(0);
@@ -16,7 +17,7 @@ export class PendingCount {
   /** Starts listening to other tabs and counts once. */
   start(): void {
     if (this.#channel === null && typeof BroadcastChannel === 'function') {
-      this.#channel = new BroadcastChannel(CHANNEL);
+      this.#channel = new BroadcastChannel(REQUESTS_CHANNEL);
       this.#channel.addEventListener('message', () => void this.refresh());
     }
     void this.refresh();

@@ -33,6 +33,21 @@ import { denyNow, fromResult, join } from './run-checks';
 
 export type { RunRow, RunStatus };
 
+/**
+ * Said whenever a run row is written (queued, running, ended, found interrupted), to other tabs and
+ * to other listeners in this tab (a BroadcastChannel reaches every other object of its name): the
+ * Overview's dashboard refreshes on it. The message carries nothing; listeners re-read storage.
+ */
+export const RUNS_CHANNEL = 'nightcore-runs';
+let runsChannel: BroadcastChannel | null | undefined;
+
+function runsChanged(): void {
+  if (runsChannel === undefined)
+    runsChannel =
+      typeof BroadcastChannel === 'function' ? new BroadcastChannel(RUNS_CHANNEL) : null;
+  runsChannel?.postMessage('changed');
+}
+
 /** Runs at once, from the policy (`maxConcurrentRuns`); the rest wait in a visible queue. */
 /** How much of each stream the live view keeps (the run row keeps everything up to the cap). */
 const LIVE_CHARS = 256 * 1024;
@@ -69,6 +84,8 @@ export class RunsState {
   live = $state.raw<LiveRun[]>([]);
   history = $state.raw<RunRow[]>([]);
   ready = $state.raw<RequestRow[]>([]);
+  /** Each stored request's intake channel, by id: a history row names only its request. */
+  requestChannels = $state.raw<ReadonlyMap<string, string>>(new Map());
   error = $state<string | null>(null);
   concurrency = $state(DEFAULT_CONCURRENT_RUNS);
 
@@ -78,6 +95,7 @@ export class RunsState {
     await this.#markInterrupted();
     this.history = await listRuns(db);
     const requests = (await db.getAllFromIndex('requests', 'byCreated')).map(readRequest);
+    this.requestChannels = new Map(requests.map((r) => [r.id, r.channel]));
     this.ready = requests
       .filter((r) => r.state === 'approved' || r.state === 'auto-approved')
       .reverse();
@@ -106,7 +124,9 @@ export class RunsState {
       await moveRequest(db, run.requestId, ['running'], 'done');
       found = true;
     }
-    if (found) await auditLog.recordInterruptedRuns();
+    if (!found) return;
+    runsChanged();
+    await auditLog.recordInterruptedRuns();
   }
 
   /** Starts (or queues) a run of an approved request. Returns the problem, or null. */
@@ -125,6 +145,7 @@ export class RunsState {
     await hold(run);
     this.live = [...this.live, run];
     await putRun(db, this.#row(run, { status: 'queued' }));
+    runsChanged();
     this.concurrency = (await currentPolicy(db)).maxConcurrentRuns ?? DEFAULT_CONCURRENT_RUNS;
     // A run that ended meanwhile may have launched this one already (or it was stopped).
     if (run.launched || run.ended) return null;
@@ -172,6 +193,7 @@ export class RunsState {
       // Stopped while the start was recorded: #end writes the row, which must not be overwritten.
       if (run.ended) return;
       await putRun(db, this.#row(run, { status: 'running' }));
+      runsChanged();
       if (!run.ended) run.status = 'running';
       const denied = await denyNow(request);
       if (denied) return void (await this.#end(run, { status: 'refused', message: denied }));
@@ -289,6 +311,7 @@ export class RunsState {
     }
     // The end is written (or could not be): the lock has nothing left to protect.
     run.release();
+    runsChanged();
     const history = await listRuns(db).catch(() => this.history);
     this.history = history;
     this.live = this.live.filter((r) => r !== run);
