@@ -7,7 +7,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { PAGES, auditReady, auditRecords, gotoReady } from './helpers';
-import { approveBundle, cliWorkspace, pinKey, runReady } from './workspace';
+import { approveBundle, cliWorkspace, pinKey, runEnded, runReady } from './workspace';
 
 const SCHEMES = ['light', 'dark'] as const;
 
@@ -23,7 +23,7 @@ async function seed(browser: Browser): Promise<void> {
   await pinKey(page, ws.text('alice.pub'));
   await approveBundle(page, ws.bundle('hello'));
   const run = await runReady(page, 'hello');
-  await expect(run).toHaveAttribute('data-status', 'exited', { timeout: 30_000 });
+  await runEnded(run, 'exited');
   await gotoReady(page, '/inbox');
   await page.getByTestId('intake-paste').fill(ws.bundle('echo-args'));
   await page.getByTestId('intake-submit').click();

@@ -8,7 +8,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { auditReady, auditRecords, gotoReady, watchForProblems } from './helpers';
-import { runReady } from './workspace';
+import { runEnded, runReady } from './workspace';
 
 interface DemoIndex {
   key: { id: string; label: string };
@@ -92,9 +92,7 @@ test('the Try-it set gives the verdicts and outcomes its index promises; removal
   for (const bundle of runnable) {
     const run = await runReady(page, bundle.name);
     await expect(run.getByTestId('demo-badge'), `${bundle.name} run card`).toHaveText('demo data');
-    await expect(run, bundle.name).toHaveAttribute('data-status', bundle.expect.run!, {
-      timeout: 30_000
-    });
+    await runEnded(run, bundle.expect.run!);
     if (bundle.expect.stdout !== undefined) {
       await expect(run.getByTestId('run-stdout')).toHaveText(bundle.expect.stdout);
       await expect(run).toHaveAttribute('data-exit-code', '0');
@@ -184,9 +182,7 @@ test('the guided tour goes from the Inbox to the audit log as the user acts, and
 
   await nav('/runs').click();
   await page.getByTestId('run-ready').filter({ hasText: 'hello' }).getByTestId('run-start').click();
-  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'exited', {
-    timeout: 30_000
-  });
+  await runEnded(page.getByTestId('run').first(), 'exited');
   await expect(step).toHaveAttribute('data-step', '5');
   await nav('/audit').click();
   await expect(step).toHaveAttribute('data-complete', 'true');

@@ -9,6 +9,7 @@ import {
   approveBundle,
   cliWorkspace,
   pinKey,
+  runEnded,
   runReady,
   type Workspace
 } from './workspace';
@@ -243,6 +244,44 @@ test('a reload mid-run leaves the run interrupted', async ({ page }) => {
   await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'interrupted');
   const events = (await auditRecords(page)).map((r) => r.event);
   expect(events).toContain('run.interrupted');
+});
+
+test('an ended run says it is saving until its outcome is stored; a reload after that keeps it', async ({
+  page
+}) => {
+  const w = workspace();
+  await setup(page, w);
+  await approve(page, w.bundle('hello'));
+  await gotoReady(page, '/runs');
+  // Every state the card shows, from its first render on.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    new MutationObserver(() => {
+      for (const card of document.querySelectorAll('[data-testid="run"]')) {
+        const state = `${card.getAttribute('data-status')}${card.hasAttribute('data-saving') ? '+saving' : ''}`;
+        if (seen.at(-1) !== state) seen.push(state);
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  // The receipt's signature and the write take longer on a slowed CPU: the window is wide open.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 8 });
+  await page.getByTestId('run-ready').filter({ hasText: 'hello' }).getByTestId('run-start').click();
+  const card = page.getByTestId('run').first();
+  await runEnded(card, 'exited');
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  expect(seen).toContain('exited+saving');
+  expect(seen.at(-1)).toBe('exited');
+  await expect(card.getByRole('status').filter({ hasText: 'saving the outcome' })).toHaveCount(0);
+
+  // Stored: a reload right away shows the same outcome, and the log has no interruption.
+  await page.reload();
+  await expect(page.getByTestId('run').first()).toHaveAttribute('data-status', 'exited');
+  const events = (await auditRecords(page)).map((r) => r.event);
+  expect(events).toContain('run.finished');
+  expect(events).not.toContain('run.interrupted');
 });
 
 test('module bytes altered in IndexedDB after approval are refused, not run', async ({ page }) => {

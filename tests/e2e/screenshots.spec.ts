@@ -13,6 +13,7 @@ import { expect, test, type Locator, type Page } from '@playwright/test';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { auditReady, gotoReady } from './helpers';
+import { runEnded } from './workspace';
 
 type Theme = 'light' | 'dark';
 const THEMES: readonly Theme[] = ['light', 'dark'];
@@ -207,8 +208,7 @@ test('screenshots of the main pages with the demo set loaded, light and dark', a
       await byName(name).getByTestId('approve').click();
       await expect(byName(name)).toHaveAttribute('data-state', 'approved', { timeout: 15_000 });
     }
-    // Both runs from one page load: the card shows an outcome a moment before it is stored, and a
-    // reload in between (runReady's) gets the run recorded as interrupted on a slow machine.
+    // Both runs from one page load, each stored (not only shown) before the next step.
     await navigate(page, '/runs');
     for (const [name, status] of [
       ['hello', 'exited'],
@@ -219,11 +219,7 @@ test('screenshots of the main pages with the demo set loaded, light and dark', a
         .filter({ hasText: name })
         .getByTestId('run-start')
         .click();
-      await expect(page.getByTestId('run').filter({ hasText: name })).toHaveAttribute(
-        'data-status',
-        status,
-        { timeout: 30_000 }
-      );
+      await runEnded(page.getByTestId('run').filter({ hasText: name }), status);
     }
 
     for (const theme of THEMES) await shootAll(page, theme);

@@ -3,7 +3,7 @@
  * `nightcore` CLI and a key pair (`alice`), fixtures signed into bundles, and the few UI steps
  * (pin a key, approve a bundle, run an approved request) most specs need.
  */
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +78,16 @@ export async function runReady(page: Page, name: string) {
   await gotoReady(page, '/runs');
   await page.getByTestId('run-ready').filter({ hasText: name }).getByTestId('run-start').click();
   return page.getByTestId('run').filter({ hasText: name }).first();
+}
+
+/**
+ * Waits until `run` shows `status` and its outcome is stored: the card shows the outcome at once and
+ * says "saving the outcome…" (data-saving) until the run's row and audit record are written. A
+ * test that leaves or reloads the page before that gets the run recorded as interrupted.
+ */
+export async function runEnded(run: Locator, status: string, timeout = 30_000): Promise<void> {
+  await expect(run).toHaveAttribute('data-status', status, { timeout });
+  await expect(run).not.toHaveAttribute('data-saving', 'true', { timeout });
 }
 
 /** Lets the policy allow the file-system capabilities (fs-read, fs-write) through its JSON view. */

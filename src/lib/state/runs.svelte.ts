@@ -62,6 +62,8 @@ export class LiveRun {
   exitCode = $state<number | null>(null);
   truncated = $state(false);
   message = $state<string | null>(null);
+  /** Ended and shown, its outcome not yet written (a reload now would record it interrupted). */
+  saving = $state(false);
   readonly startedAt = Date.now();
   stdout = $state('');
   stderr = $state('');
@@ -266,6 +268,7 @@ export class RunsState {
     run.truncated = result.truncated ?? false;
     run.message = result.message;
     run.status = result.status;
+    run.saving = true;
     const db = await database();
     const row = this.#row(run, {
       ...result,
@@ -310,8 +313,10 @@ export class RunsState {
       this.error = `The run ended (${result.status}) but could not be recorded: ${error instanceof Error ? error.message : String(error)}`;
     }
     // The end is written (or could not be): the lock has nothing left to protect.
+    run.saving = false;
     run.release();
     runsChanged();
+    pendingCount.changed(); // its request moved from running to done
     const history = await listRuns(db).catch(() => this.history);
     this.history = history;
     this.live = this.live.filter((r) => r !== run);
