@@ -5,6 +5,7 @@
  * markers), and the verdict's audit record says what was signed. An edited untrusted comment
  * still verifies and is shown, as untrusted; an edited trusted comment is rejected.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -104,6 +105,17 @@ test('trusted and untrusted comments are labelled on Review, shown literally, an
       .evaluate((el) => [getComputedStyle(el).fontStyle, getComputedStyle(el).borderLeftStyle]);
   expect(await style('trusted-comment')).toEqual(['normal', 'solid']);
   expect(await style('untrusted-comment')).toEqual(['italic', 'dashed']);
+
+  // Readable in both schemes (the muted and marked styles keep contrast).
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const result = await new AxeBuilder({ page })
+      .include('section.comments')
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const serious = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact!));
+    expect(serious.map((v) => `${colorScheme}: ${v.id}`)).toEqual([]);
+  }
 
   // The verdict's audit record names what was signed, exactly as signed.
   const verdicts = (await auditRecords(page)).filter((r) => r.event === 'verdict');
