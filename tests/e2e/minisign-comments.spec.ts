@@ -72,6 +72,10 @@ test('trusted and untrusted comments are labelled on Review, shown literally, an
   await pinKey(page, f.publicKey, 'minisign key');
   const row = await intake(page, f.module, f.signature, 1);
   await expect(row.getByTestId('verdict')).toHaveAttribute('data-verdict', 'verified');
+  // The Inbox row carries the signed comment on one line, markers and all.
+  await expect(row.getByTestId('request-trusted-comment')).toHaveText(
+    `Trusted comment: ${TRUSTED_SHOWN}`
+  );
 
   const comments = await openReview(page, row);
   const trusted = comments.getByTestId('trusted-comment');
@@ -144,6 +148,7 @@ test('an edited untrusted comment still verifies and shows as untrusted; an edit
   const rejected = await intake(page, f.module, trustedEdit, 2);
   await expect(rejected.getByTestId('verdict')).toHaveAttribute('data-verdict', 'rejected');
   await expect(rejected).toContainText('minisign.trusted-comment');
+  await expect(rejected.getByTestId('request-trusted-comment')).toHaveCount(0);
   comments = await openReview(page, rejected);
   await expect(page.getByTestId('review')).toContainText('minisign.trusted-comment');
   // Nothing on the page claims the edited text was signed; the untrusted comment is still shown.

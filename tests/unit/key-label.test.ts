@@ -2,7 +2,12 @@
 // and where it is; signed comments show the same characters as visible markers instead.
 import { describe, expect, it } from 'vitest';
 import { checkKeyLabel, MAX_LABEL_LENGTH } from '../../src/lib/core/keys/label';
-import { escapeHidden, firstHiddenCharacter, visibleParts } from '../../src/lib/core/hidden-text';
+import {
+  escapeHidden,
+  firstHiddenCharacter,
+  visibleLine,
+  visibleParts
+} from '../../src/lib/core/hidden-text';
 
 describe('checkKeyLabel', () => {
   it.each([
@@ -65,6 +70,10 @@ describe('hidden characters in shown text', () => {
       { text: '[1mc', hidden: false }
     ]);
     expect(visibleParts('')).toEqual([]);
+  });
+
+  it('writes the markers into one line for summaries', () => {
+    expect(visibleLine('evil\u202eexe.doc')).toBe('evilU+202Eexe.doc');
   });
 
   it('escapes hidden characters for sentences, leaving the rest', () => {

@@ -90,6 +90,13 @@ export function visibleParts(text: string): TextPart[] {
   return parts;
 }
 
+/** visibleParts as one string (`evilU+202Eexe`), for a one-line summary where markup won't do. */
+export function visibleLine(text: string): string {
+  return visibleParts(text)
+    .map((part) => part.text)
+    .join('');
+}
+
 /** One line of text with every hidden character written as `\u202e` (for sentences and logs). */
 export function escapeHidden(text: string): string {
   let out = '';
