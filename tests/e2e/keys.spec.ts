@@ -123,3 +123,39 @@ test('revoking asks first, is audited, and a label with markup stays text', asyn
   expect(revoked.map((r) => r.subject.keyIds?.[0])).toEqual([key!.id]);
   expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
 });
+
+test('a label with a direction override or invisible character is refused by name and position, audited, nothing pinned', async ({
+  page
+}) => {
+  const keys = makeKeys();
+  const raw = keys.find((k) => k.format === 'raw hex')!;
+  await gotoReady(page, '/keys');
+  await auditReady(page);
+  // "alice" then U+202E: the rest of the label would read right to left ("cod.exe" as "exe.doc").
+  const result = await importKey(page, raw.text, 'alice\u202ecod.exe');
+  await expect(result).toHaveAttribute('role', 'alert');
+  await expect(result).toContainText(
+    'The label contains U+202E RIGHT-TO-LEFT OVERRIDE at character 6'
+  );
+  await expect(page.getByTestId('key')).toHaveCount(0);
+
+  // A label taken from an allowed_signers file (its principals) is checked the same way.
+  const signers = keys.find((k) => k.format === 'allowed_signers')!;
+  const hidden = signers.text.replace('ci@example', 'ci@exa\u2066mple');
+  const fromFile = await importKey(page, hidden, '');
+  await expect(fromFile).toContainText(
+    'The label taken from the principals of key 1 in the file contains U+2066 LEFT-TO-RIGHT ISOLATE at character 7'
+  );
+  await expect(page.getByTestId('key')).toHaveCount(0);
+
+  const refused = (await auditEvents(page)).filter((r) => r.details.result === 'refused');
+  expect(refused.map((r) => [r.event, r.details.code])).toEqual([
+    ['key.added', 'key.label'],
+    ['key.added', 'key.label']
+  ]);
+  expect(String(refused[0]!.details.reason)).toContain('U+202E RIGHT-TO-LEFT OVERRIDE');
+
+  // The same key with a clean label is then pinned: the refusal changed nothing else.
+  await expect(await importKey(page, raw.text, 'alice')).toContainText('Pinned 1 key.');
+  await expect(page.getByTestId('key')).toHaveCount(1);
+});

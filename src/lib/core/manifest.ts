@@ -78,7 +78,7 @@ const KNOWN_KEYS = new Set(
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+/-]*$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 // Controls (C0, DEL, C1) and the bidirectional overrides and isolates of "Trojan Source".
-const FORBIDDEN_TEXT = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+export const FORBIDDEN_TEXT = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const FORBIDDEN_DESCRIPTION = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** Parses and checks manifest bytes exactly as signed (never re-serialized). */

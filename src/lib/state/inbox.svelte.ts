@@ -38,6 +38,7 @@ import {
   moduleSize,
   PROGRESS_FROM_BYTES,
   toRequest,
+  signedCommentDetails,
   verifyAgainst
 } from './intake-judging';
 
@@ -289,7 +290,8 @@ export class InboxState {
                 rules: decision.reasons.filter((r) => r.severity !== 'info').map((r) => r.code),
                 name: request.name,
                 version: request.version,
-                reasons: verdict.reasons.map((r) => r.code)
+                reasons: verdict.reasons.map((r) => r.code),
+                ...signedCommentDetails(request.verdict)
               }
             })
         );

@@ -6,7 +6,7 @@ import { verdictKind, type IntakeItem } from '$lib/core/intake';
 import { verify, type Verdict } from '$lib/core/verify';
 import { reason, type TrustedKey } from '$lib/core/verdict';
 import type { PolicyDecision } from '$lib/core/policy/evaluate';
-import type { KeyRow, RequestRow } from '$lib/storage/records';
+import type { KeyRow, RequestRow, RequestVerdict } from '$lib/storage/records';
 
 /** Items at least this large show verification progress even alone. */
 export const PROGRESS_FROM_BYTES = 4 * 1024 * 1024;
@@ -85,13 +85,29 @@ export function toRequest(
     format: verdict.format,
     size: verdict.module?.size ?? null,
     manifest: verdict.manifest,
-    verdict: {
-      ok: verdict.ok,
-      kind: verdictKind(verdict),
-      reasons: verdict.reasons,
-      notes: verdict.notes,
-      signers: verdict.signers
-    },
+    verdict: storedVerdict(verdict),
     policy: decision
   };
+}
+
+/** The verdict kept with the request: Verdict minus the bytes, with minisign's comments. */
+export function storedVerdict(verdict: Verdict): RequestVerdict {
+  const stored: RequestVerdict = {
+    ok: verdict.ok,
+    kind: verdictKind(verdict),
+    reasons: verdict.reasons,
+    notes: verdict.notes,
+    signers: verdict.signers
+  };
+  if (verdict.trustedComment !== undefined) stored.trustedComment = verdict.trustedComment;
+  if (verdict.untrustedComment !== undefined) stored.untrustedComment = verdict.untrustedComment;
+  return stored;
+}
+
+/**
+ * What the verdict's audit record adds for a minisign signature: the trusted comment (what was
+ * signed, so the log says it). The untrusted comment stays out: the log records what was proven.
+ */
+export function signedCommentDetails(stored: RequestVerdict): { trustedComment?: string } {
+  return stored.trustedComment === undefined ? {} : { trustedComment: stored.trustedComment };
 }

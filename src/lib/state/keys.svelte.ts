@@ -3,6 +3,8 @@
  * changing trust. Every change is written to the audit log (key.added, key.changed, key.revoked).
  */
 import { parsePublicKeys, type ParsedPublicKey } from '$lib/core/keys';
+import { checkKeyLabel } from '$lib/core/keys/label';
+import type { Reason } from '$lib/core/verdict';
 import { parseNamePatterns } from '$lib/core/policy/scope';
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '$lib/core/wasm/capabilities';
 import type { KeyRow, KeyTrust } from '$lib/storage/records';
@@ -53,8 +55,6 @@ export interface ImportOutcome {
   error: string | null;
 }
 
-const MAX_LABEL = 120;
-
 export class KeysState {
   keys = $state.raw<KeyRow[]>([]);
   loaded = $state(false);
@@ -79,25 +79,29 @@ export class KeysState {
     trust: KeyTrust,
     scopeInput: ScopeInput = { names: '', capabilities: CAPABILITY_GROUPS }
   ): Promise<ImportOutcome> {
-    const cleanLabel = label.trim().slice(0, MAX_LABEL);
+    const checked = checkKeyLabel(label);
+    if (!checked.ok) return this.#refuse(checked.reason);
     const scope = readScope(scopeInput);
     if (!scope.ok) return { added: [], alreadyPinned: [], error: scope.error };
     const parsed = await parsePublicKeys(input);
-    if (!parsed.ok) {
-      await auditLog.record({
-        event: 'key.added',
-        subject: {},
-        details: { result: 'refused', code: parsed.reason.code, reason: parsed.reason.message }
-      });
-      return { added: [], alreadyPinned: [], error: parsed.reason.message };
+    if (!parsed.ok) return this.#refuse(parsed.reason);
+    // A label taken from the file (allowed_signers principals) is checked like a typed one, for
+    // every key before any is pinned: a file is taken whole or not at all.
+    const labels: string[] = [];
+    for (const [index, key] of parsed.keys.entries()) {
+      const derived = labelFor(checked.label, key, index, parsed.keys.length);
+      const source = checked.label
+        ? 'The label'
+        : `The label taken from the principals of key ${index + 1} in the file`;
+      const ok = checkKeyLabel(derived, source);
+      if (!ok.ok) return this.#refuse(ok.reason);
+      // A typed label is already cut to length: keep the " #2" that tells a file's keys apart.
+      labels.push(checked.label ? derived : ok.label);
     }
     const db = await database();
     const outcome: ImportOutcome = { added: [], alreadyPinned: [], error: null };
     for (const [index, key] of parsed.keys.entries()) {
-      const row = {
-        ...toRow(key, labelFor(cleanLabel, key, index, parsed.keys.length), trust),
-        ...scope.fields
-      };
+      const row = { ...toRow(key, labels[index]!, trust), ...scope.fields };
       if (await addKey(db, row)) {
         outcome.added.push(row);
         await auditLog.record({
@@ -118,6 +122,16 @@ export class KeysState {
     }
     await this.load();
     return outcome;
+  }
+
+  /** Bad key input: nothing is pinned, the reason is shown, and the refusal is audited. */
+  async #refuse(problem: Reason): Promise<ImportOutcome> {
+    await auditLog.record({
+      event: 'key.added',
+      subject: {},
+      details: { result: 'refused', code: problem.code, reason: problem.message }
+    });
+    return { added: [], alreadyPinned: [], error: problem.message };
   }
 
   async setTrust(id: string, trust: KeyTrust): Promise<void> {
@@ -152,11 +166,22 @@ export class KeysState {
     return null;
   }
 
-  async rename(id: string, label: string): Promise<void> {
+  /** Renames a key; returns the problem (refused labels are audited), or null when done. */
+  async rename(id: string, label: string): Promise<string | null> {
+    const checked = checkKeyLabel(label);
+    if (!checked.ok) {
+      await auditLog.record({
+        event: 'key.changed',
+        subject: { keyIds: [id] },
+        details: { result: 'refused', code: checked.reason.code, reason: checked.reason.message }
+      });
+      return checked.reason.message;
+    }
     const db = await database();
     const before = await db.get('keys', id);
-    const clean = label.trim().slice(0, MAX_LABEL);
-    if (!before || !clean || before.label === clean) return;
+    const clean = checked.label;
+    if (!before) return 'This key is no longer pinned.';
+    if (!clean || before.label === clean) return null;
     await updateKey(db, id, { label: clean });
     await auditLog.record({
       event: 'key.changed',
@@ -164,6 +189,7 @@ export class KeysState {
       details: { label: { from: before.label, to: clean } }
     });
     await this.load();
+    return null;
   }
 
   /** Forgets a key entirely (its past signatures stay in the audit log). */

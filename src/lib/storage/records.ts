@@ -88,6 +88,13 @@ export interface RequestVerdict {
   reasons: Reason[];
   notes: Reason[];
   signers: string[];
+  /**
+   * minisign only (requests stored before these were kept have neither): the trusted comment,
+   * present only when the signature verified, so it is covered by the global signature; and the
+   * untrusted comment, which anyone could have changed. Both are shown, each as what it is.
+   */
+  trustedComment?: string;
+  untrustedComment?: string;
 }
 
 export interface ModuleRow {

@@ -11,6 +11,7 @@
  */
 import { DecodeError, fromBase64, fromHex, fromUtf8, toHex, utf8 } from '../bytes';
 import { sha256 } from '../digest';
+import { escapeHidden } from '../hidden-text';
 import { SECRET_KEY_LENGTH } from '../ed25519';
 import {
   reason,
@@ -231,9 +232,10 @@ export function inputProblem(signature: unknown, message: unknown, keys: unknown
   return null;
 }
 
+/** The note quotes the comment with its hidden characters escaped (`\u202e`), never live. */
 export function untrustedCommentNote(area: 'minisign' | 'signify', comment: string): Reason {
   return reason(
     `${area}.untrusted-comment`,
-    `Untrusted comment (covered by no signature; anyone could have written it): ${JSON.stringify(comment)}`
+    `Untrusted comment (covered by no signature; anyone could have written it): ${escapeHidden(JSON.stringify(comment))}`
   );
 }

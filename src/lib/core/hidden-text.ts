@@ -1,0 +1,109 @@
+/**
+ * Characters that can make text look like other text: controls (C0, DEL, C1, which include the
+ * ESC that starts terminal escape sequences), the bidirectional embeddings, overrides and isolates
+ * of "Trojan Source" (the manifest's own FORBIDDEN_TEXT), and the invisible marks and separators
+ * that do the same work more quietly. Key labels refuse them (keys/label.ts); signed comments,
+ * which must be shown exactly as signed, show each one as a visible marker instead.
+ *
+ * Zero-width joiners (U+200C, U+200D) are left alone: several scripts and emoji need them.
+ */
+import { FORBIDDEN_TEXT } from './manifest';
+
+// Bidi marks (LRM, RLM, ALM), zero-width space, line and paragraph separators, byte-order mark.
+const INVISIBLE = /[\u061c\u200b\u200e\u200f\u2028\u2029\ufeff]/;
+
+const NAMES: Readonly<Record<number, string>> = {
+  0x09: 'CHARACTER TABULATION',
+  0x0a: 'LINE FEED',
+  0x0d: 'CARRIAGE RETURN',
+  0x1b: 'ESCAPE',
+  0x7f: 'DELETE',
+  0x061c: 'ARABIC LETTER MARK',
+  0x200b: 'ZERO WIDTH SPACE',
+  0x200e: 'LEFT-TO-RIGHT MARK',
+  0x200f: 'RIGHT-TO-LEFT MARK',
+  0x202a: 'LEFT-TO-RIGHT EMBEDDING',
+  0x202b: 'RIGHT-TO-LEFT EMBEDDING',
+  0x202c: 'POP DIRECTIONAL FORMATTING',
+  0x202d: 'LEFT-TO-RIGHT OVERRIDE',
+  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+  0x2028: 'LINE SEPARATOR',
+  0x2029: 'PARAGRAPH SEPARATOR',
+  0x2066: 'LEFT-TO-RIGHT ISOLATE',
+  0x2067: 'RIGHT-TO-LEFT ISOLATE',
+  0x2068: 'FIRST STRONG ISOLATE',
+  0x2069: 'POP DIRECTIONAL ISOLATE',
+  0xfeff: 'ZERO WIDTH NO-BREAK SPACE'
+};
+
+/** True for one character (code point) that text shown to a person must not carry silently. */
+export function isHiddenCharacter(char: string): boolean {
+  return FORBIDDEN_TEXT.test(char) || INVISIBLE.test(char);
+}
+
+/** `U+202E`: the code point in the form Unicode charts use. */
+export function codePointLabel(char: string): string {
+  const code = char.codePointAt(0) ?? 0;
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** `U+202E RIGHT-TO-LEFT OVERRIDE`, or `U+0007 (a control character)`. */
+export function describeCharacter(char: string): string {
+  const name = NAMES[char.codePointAt(0) ?? 0];
+  return `${codePointLabel(char)} ${name ?? '(a control character)'}`;
+}
+
+export interface HiddenCharacter {
+  char: string;
+  /** 1-based position in characters (code points), as a person counts them. */
+  position: number;
+  description: string;
+}
+
+/** The first hidden character in `text`, or null when there is none. */
+export function firstHiddenCharacter(text: string): HiddenCharacter | null {
+  let position = 0;
+  for (const char of text) {
+    position++;
+    if (isHiddenCharacter(char)) return { char, position, description: describeCharacter(char) };
+  }
+  return null;
+}
+
+/** Text cut into runs of plain text and single hidden characters, for showing each visibly. */
+export type TextPart =
+  { text: string; hidden: false } | { text: string; hidden: true; description: string };
+
+export function visibleParts(text: string): TextPart[] {
+  const parts: TextPart[] = [];
+  let plain = '';
+  for (const char of text) {
+    if (!isHiddenCharacter(char)) {
+      plain += char;
+      continue;
+    }
+    if (plain) parts.push({ text: plain, hidden: false });
+    plain = '';
+    parts.push({ text: codePointLabel(char), hidden: true, description: describeCharacter(char) });
+  }
+  if (plain) parts.push({ text: plain, hidden: false });
+  return parts;
+}
+
+/** visibleParts as one string (`evilU+202Eexe`), for a one-line summary where markup won't do. */
+export function visibleLine(text: string): string {
+  return visibleParts(text)
+    .map((part) => part.text)
+    .join('');
+}
+
+/** One line of text with every hidden character written as `\u202e` (for sentences and logs). */
+export function escapeHidden(text: string): string {
+  let out = '';
+  for (const char of text) {
+    out += isHiddenCharacter(char)
+      ? `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`
+      : char;
+  }
+  return out;
+}
