@@ -1,12 +1,16 @@
 /**
  * The steps of a run that need no run state: the deny rules checked again as it starts, the
- * outcome read from the worker's result, and joining streamed output (state/runs.svelte.ts).
+ * outcome read from the worker's result, joining streamed output, and what a request grants a
+ * run (state/runs.svelte.ts).
  */
 import { currentPolicy } from '$lib/storage/policy-store';
 import { listKeys } from '$lib/storage/keys-store';
 import { NO_VERDICT } from '$lib/storage/requests-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
 import type { RunResult } from '$lib/runtime/host';
+import type { RunGrant } from '$lib/runtime/protocol';
+import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
+import type { RunInputs } from './runs.svelte';
 import type { RunStatus } from '$lib/core/run-status';
 import { database } from './database';
 import { runMode } from './run-mode.svelte';
@@ -54,5 +58,39 @@ export function fromResult(
     truncated: end?.truncated ?? result.status === 'output-cap',
     refusedCalls: end?.refusedCalls ?? {},
     files: end?.files ?? []
+  };
+}
+
+/** The grant as stored with a run row: limits and capability groups. */
+export function grantSummary(request: RequestRow) {
+  const granted = request.decision ?? request.policy?.granted;
+  return {
+    limits: { ...(granted?.limits ?? {}) },
+    capabilities: [...(granted?.capabilities ?? [])]
+  };
+}
+
+/** What this run may have: the human's (or policy's) grant, filled from the signed manifest. */
+export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
+  const granted = request.decision ?? request.policy?.granted;
+  const capabilities = (granted?.capabilities ?? []) as CapabilityGroup[];
+  const limits = {
+    timeoutMs: granted?.limits.timeoutMs ?? 5000,
+    memoryMiB: granted?.limits.memoryMiB ?? 64,
+    outputBytes: granted?.limits.outputBytes ?? 1024 * 1024,
+    fsBytes: granted?.limits.fsBytes ?? 16 * 1024 * 1024
+  };
+  const manifest = request.manifest ?? null;
+  const has = (c: CapabilityGroup) => capabilities.includes(c);
+  return {
+    capabilities,
+    limits,
+    args: [request.name ?? 'module', ...(has('args') ? (manifest?.args ?? []) : [])],
+    env: has('env') ? Object.entries(manifest?.env ?? {}) : [],
+    stdin: has('stdin') ? new Uint8Array(inputs.stdin ?? new Uint8Array(0)) : new Uint8Array(0),
+    // Plain copies: what the page holds may be reactive proxies, which cannot cross to a worker.
+    files: has('fs-read')
+      ? (inputs.files ?? []).map((f) => ({ path: String(f.path), bytes: new Uint8Array(f.bytes) }))
+      : []
   };
 }

@@ -21,15 +21,14 @@ import type { RequestRow, RunRow } from '$lib/storage/records';
 import { startRun, type RunHandle } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
 import { compiledModule, rememberCompiled } from '$lib/runtime/module-cache';
-import type { InputFile, RunGrant } from '$lib/runtime/protocol';
-import type { CapabilityGroup } from '$lib/core/wasm/capabilities';
+import type { InputFile } from '$lib/runtime/protocol';
 import type { RunStatus } from '$lib/core/run-status';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 import { runMode } from './run-mode.svelte';
 import { pendingCount } from './pending.svelte';
 import { signRunReceipt } from './receipts';
-import { denyNow, fromResult, join } from './run-checks';
+import { denyNow, fromResult, grantFor, grantSummary, join } from './run-checks';
 
 export type { RunRow, RunStatus };
 
@@ -365,39 +364,6 @@ function hold(run: LiveRun): Promise<void> {
       return held;
     });
   });
-}
-
-function grantSummary(request: RequestRow) {
-  const granted = request.decision ?? request.policy?.granted;
-  return {
-    limits: { ...(granted?.limits ?? {}) },
-    capabilities: [...(granted?.capabilities ?? [])]
-  };
-}
-
-/** What this run may have: the human's (or policy's) grant, filled from the signed manifest. */
-export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
-  const granted = request.decision ?? request.policy?.granted;
-  const capabilities = (granted?.capabilities ?? []) as CapabilityGroup[];
-  const limits = {
-    timeoutMs: granted?.limits.timeoutMs ?? 5000,
-    memoryMiB: granted?.limits.memoryMiB ?? 64,
-    outputBytes: granted?.limits.outputBytes ?? 1024 * 1024,
-    fsBytes: granted?.limits.fsBytes ?? 16 * 1024 * 1024
-  };
-  const manifest = request.manifest ?? null;
-  const has = (c: CapabilityGroup) => capabilities.includes(c);
-  return {
-    capabilities,
-    limits,
-    args: [request.name ?? 'module', ...(has('args') ? (manifest?.args ?? []) : [])],
-    env: has('env') ? Object.entries(manifest?.env ?? {}) : [],
-    stdin: has('stdin') ? new Uint8Array(inputs.stdin ?? new Uint8Array(0)) : new Uint8Array(0),
-    // Plain copies: what the page holds may be reactive proxies, which cannot cross to a worker.
-    files: has('fs-read')
-      ? (inputs.files ?? []).map((f) => ({ path: String(f.path), bytes: new Uint8Array(f.bytes) }))
-      : []
-  };
 }
 
 export const runsState = new RunsState();
