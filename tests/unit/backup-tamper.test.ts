@@ -186,6 +186,19 @@ describe('backup tampering: re-signed with the device key (deeper checks)', () =
     expect(await refusedWith(await resign(files, signer()))).toBe('backup.row');
   });
 
+  it('refuses a key label hiding a direction override, as pinning does', async () => {
+    const files = unpack(good);
+    const keys = text(files, 'keys.jsonl');
+    expect(keys).toContain('"label":"alice');
+    setText(files, 'keys.jsonl', keys.replace('"label":"alice', '"label":"alice\\u202e'));
+    const result = await readBackup(await resign(files, signer()));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason.code).toBe('backup.row');
+      expect(result.reason.message).toContain('U+202E');
+    }
+  });
+
   it('refuses module bytes that do not match their name, and a missing approved module', async () => {
     const changed = unpack(good);
     flip(changed[`modules/${profile.helloSha}`]!);

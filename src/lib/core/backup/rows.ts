@@ -11,6 +11,7 @@ import { fromBase64, toBase64 } from '../bytes';
 import { isUsablePublicKey } from '../ed25519';
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../json';
 import { isCount, isHashHex } from '../audit/digest';
+import { checkKeyLabel } from '../keys/label';
 import { RUN_STATUSES } from '../run-status';
 import { readDeviceKey } from './manifest';
 import {
@@ -271,6 +272,9 @@ function readRow(store: RowStore, value: JsonObject): Row | string {
     if (store === 'keys') {
       const key = fromBase64(value.publicKey as string, 'publicKey');
       if (!isUsablePublicKey(key)) return 'publicKey is not a usable Ed25519 key';
+      // The same rule as pinning: a label must not hide a direction override or an invisible mark.
+      const label = checkKeyLabel(value.label as string, 'label');
+      if (!label.ok) return label.reason.message;
       row.publicKey = key;
     }
     if (store === 'runs') {
