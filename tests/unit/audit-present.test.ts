@@ -132,6 +132,19 @@ describe('row texts', () => {
     expect(summaryText({ details: odd('text') })).toBe('');
   });
 
+  it('summaryText, subjectText and jsonText show hidden characters as escapes', () => {
+    // A signed comment or a file name in a record must not reverse or hide text in the timeline.
+    const details = { trustedComment: 'file:\u202egnp.exe', name: 'a\u2060b\u0085' };
+    expect(summaryText({ details })).toBe(
+      'trustedComment: file:\\u202egnp.exe, name: a\\u2060b\\u0085'
+    );
+    expect(subjectText({ subject: { runId: 'run\u2066x' } })).toBe('run run\\u2066x');
+    const json = jsonText({ details }, 2);
+    expect(json).not.toMatch(/[\u202e\u2060\u0085]/);
+    expect(JSON.parse(json)).toEqual({ details });
+    expect(json.split('\n')).toHaveLength(6);
+  });
+
   it('jsonText shows BigInts and never throws', () => {
     expect(jsonText({ a: 1 })).toBe('{"a":1}');
     expect(jsonText({ a: 1 }, 2)).toBe('{\n  "a": 1\n}');

@@ -23,6 +23,14 @@ describe('checkKeyLabel', () => {
     ['bell\u0007', 'U+0007 (a control character) at character 5'],
     ['c1\u0085', 'U+0085 (a control character) at character 3'],
     ['tab\tkey', 'U+0009 CHARACTER TABULATION at character 4'],
+    // Format characters and fillers that render as nothing: each makes "alice" look like "alice".
+    ['alice\u2060', 'U+2060 WORD JOINER at character 6'],
+    ['al\u00adice', 'U+00AD SOFT HYPHEN at character 3'],
+    ['alice\u{e0061}', 'U+E0061 (an invisible character) at character 6'],
+    ['alice\u3164', 'U+3164 HANGUL FILLER at character 6'],
+    ['ali\u034fce', 'U+034F COMBINING GRAPHEME JOINER at character 4'],
+    ['alice\ufe0e', 'U+FE0E (an invisible character) at character 6'],
+    ['a\u2064b', 'U+2064 (an invisible character) at character 2'],
     // Positions count characters, not UTF-16 units: the emoji before is one.
     ['🔑\u202e', 'U+202E RIGHT-TO-LEFT OVERRIDE at character 2']
   ])('refuses %j: %s', (label, expected) => {
@@ -31,6 +39,12 @@ describe('checkKeyLabel', () => {
     if (result.ok) return;
     expect(result.reason.code).toBe('key.label');
     expect(result.reason.message).toContain(`The label contains ${expected}`);
+  });
+
+  it('keeps the zero-width joiners some scripts and emoji need', () => {
+    for (const label of ['dev 👩\u200d💻', 'कि\u200cसी']) {
+      expect(checkKeyLabel(label)).toEqual({ ok: true, label });
+    }
   });
 
   it('names the label source it was given', () => {

@@ -5,12 +5,18 @@
  * that do the same work more quietly. Key labels refuse them (keys/label.ts); signed comments,
  * which must be shown exactly as signed, show each one as a visible marker instead.
  *
- * Zero-width joiners (U+200C, U+200D) are left alone: several scripts and emoji need them.
+ * Zero-width joiners (U+200C, U+200D) are left alone: several scripts and emoji need them. Every
+ * other format character (Unicode category Cf: soft hyphen, word joiner, the invisible operators,
+ * tag characters…) is hidden, and so are the fillers and selectors that render as nothing (Hangul
+ * fillers, the combining grapheme joiner, variation selectors).
  */
 import { FORBIDDEN_TEXT } from './manifest';
 
-// Bidi marks (LRM, RLM, ALM), zero-width space, line and paragraph separators, byte-order mark.
-const INVISIBLE = /[\u061c\u200b\u200e\u200f\u2028\u2029\ufeff]/;
+// Format characters (bidi marks, zero-width space, word joiner, tags, byte-order mark…), line and
+// paragraph separators, Hangul fillers, the combining grapheme joiner and variation selectors.
+const INVISIBLE =
+  /[\p{Cf}\u2028\u2029\u115f\u1160\u3164\uffa0\u034f\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/u;
+const JOINERS = /^[\u200c\u200d]$/;
 
 const NAMES: Readonly<Record<number, string>> = {
   0x09: 'CHARACTER TABULATION',
@@ -18,6 +24,8 @@ const NAMES: Readonly<Record<number, string>> = {
   0x0d: 'CARRIAGE RETURN',
   0x1b: 'ESCAPE',
   0x7f: 'DELETE',
+  0xad: 'SOFT HYPHEN',
+  0x034f: 'COMBINING GRAPHEME JOINER',
   0x061c: 'ARABIC LETTER MARK',
   0x200b: 'ZERO WIDTH SPACE',
   0x200e: 'LEFT-TO-RIGHT MARK',
@@ -33,12 +41,14 @@ const NAMES: Readonly<Record<number, string>> = {
   0x2067: 'RIGHT-TO-LEFT ISOLATE',
   0x2068: 'FIRST STRONG ISOLATE',
   0x2069: 'POP DIRECTIONAL ISOLATE',
+  0x2060: 'WORD JOINER',
+  0x3164: 'HANGUL FILLER',
   0xfeff: 'ZERO WIDTH NO-BREAK SPACE'
 };
 
 /** True for one character (code point) that text shown to a person must not carry silently. */
 export function isHiddenCharacter(char: string): boolean {
-  return FORBIDDEN_TEXT.test(char) || INVISIBLE.test(char);
+  return FORBIDDEN_TEXT.test(char) || (INVISIBLE.test(char) && !JOINERS.test(char));
 }
 
 /** `U+202E`: the code point in the form Unicode charts use. */
@@ -47,10 +57,11 @@ export function codePointLabel(char: string): string {
   return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-/** `U+202E RIGHT-TO-LEFT OVERRIDE`, or `U+0007 (a control character)`. */
+/** `U+202E RIGHT-TO-LEFT OVERRIDE`, `U+0007 (a control character)`, `U+E0061 (an invisible character)`. */
 export function describeCharacter(char: string): string {
   const name = NAMES[char.codePointAt(0) ?? 0];
-  return `${codePointLabel(char)} ${name ?? '(a control character)'}`;
+  const kind = FORBIDDEN_TEXT.test(char) ? '(a control character)' : '(an invisible character)';
+  return `${codePointLabel(char)} ${name ?? kind}`;
 }
 
 export interface HiddenCharacter {

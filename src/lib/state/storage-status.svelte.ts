@@ -1,9 +1,6 @@
-import { countRecords, type StoreName } from '$lib/storage/db';
+import { PERSISTENCE_ANSWER, countRecords, type StoreName } from '$lib/storage/db';
 import { database } from './database';
 import { auditLog } from './audit-log.svelte';
-
-/** The meta row holding the browser's last recorded answer to persist() (a boolean). */
-const PERSISTENCE_ANSWER = 'persistence-answer';
 
 export type PersistenceState = 'unknown' | 'unsupported' | 'persisted' | 'not-persisted' | 'denied';
 

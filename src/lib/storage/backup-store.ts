@@ -24,7 +24,13 @@ import { encodePreviousDeviceKeys, type PreviousDeviceKey, type Row } from '$lib
 import type { ParsedBackup } from '$lib/core/backup/read';
 import type { BackupInput, BackupModule } from '$lib/core/backup/write';
 import type { IDBPTransaction } from 'idb';
-import { STORE_NAMES, type NightCoreDB, type NightCoreDatabase, type StoreName } from './db';
+import {
+  PERSISTENCE_ANSWER,
+  STORE_NAMES,
+  type NightCoreDB,
+  type NightCoreDatabase,
+  type StoreName
+} from './db';
 import type { DeviceKey } from './device-key';
 import type { AuditRow, MetaRow, ModuleRow } from './records';
 import { moduleBytes } from './requests-store';
@@ -187,7 +193,9 @@ export async function restoreBackup(
     const writes: Promise<unknown>[] = [
       tx.objectStore('audit').clear(),
       tx.objectStore('checkpoints').clear(),
-      tx.objectStore('meta').delete(VERIFIED_ANCHOR)
+      tx.objectStore('meta').delete(VERIFIED_ANCHOR),
+      // The log this profile recorded the browser's storage answer in is replaced: ask it again.
+      tx.objectStore('meta').delete(PERSISTENCE_ANSWER)
     ];
     for (const row of backup.rows.keys) writes.push(tx.objectStore('keys').add(row as never));
     for (const row of backup.rows.policies)

@@ -21,6 +21,9 @@ import type {
   RunRow
 } from './records';
 
+/** The meta row holding the browser's last audited answer to persist() (state/storage-status). */
+export const PERSISTENCE_ANSWER = 'persistence-answer';
+
 export const DB_NAME = 'nightcore';
 export const DB_VERSION = 2;
 

@@ -89,9 +89,10 @@ export interface RequestVerdict {
   notes: Reason[];
   signers: string[];
   /**
-   * minisign only (requests stored before these were kept have neither): the trusted comment,
-   * present only when the signature verified, so it is covered by the global signature; and the
-   * untrusted comment, which anyone could have changed. Both are shown, each as what it is.
+   * From detached signatures (requests stored before these were kept have neither): minisign's
+   * trusted comment, present only when the signature verified, so it is covered by the global
+   * signature; and the untrusted comment of minisign or signify, which anyone could have changed.
+   * Both are shown, each as what it is.
    */
   trustedComment?: string;
   untrustedComment?: string;

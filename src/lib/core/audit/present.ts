@@ -4,6 +4,7 @@
  * detail view. Pure: stored rows may have been edited by hand, so nothing here trusts their shape
  * and nothing throws on an odd one.
  */
+import { escapeHidden } from '../hidden-text';
 import type { AuditRecord } from './record';
 
 export interface AuditFilters {
@@ -76,17 +77,21 @@ export function verdictOf(row: Pick<AuditRecord, 'details'>): string | null {
  * (a BigInt, a cycle is impossible in IndexedDB but a BigInt is not): show it, do not throw.
  */
 export function jsonText(value: unknown, indent?: number): string {
+  let text: string;
   try {
-    return (
+    text =
       JSON.stringify(
         value,
         (_key, inner: unknown) => (typeof inner === 'bigint' ? `${inner}n` : inner),
         indent
-      ) ?? String(value)
-    );
+      ) ?? String(value);
   } catch {
-    return String(value);
+    text = String(value);
   }
+  // JSON escapes C0 controls but not C1, bidi overrides or invisible marks: written as \u escapes
+  // (still the same JSON), a record cannot reverse or hide text on the Audit page. The line breaks
+  // of the indentation stay.
+  return text.split('\n').map(escapeHidden).join('\n');
 }
 
 /** An epoch-milliseconds time as ISO 8601, or null when it is not a valid date. */
@@ -118,7 +123,7 @@ export function subjectText(row: Pick<AuditRecord, 'subject'>): string {
   const request = short(subject.requestId, 16);
   if (run) parts.push(`run ${run}`);
   else if (request) parts.push(`request ${request}`);
-  return parts.join(' · ');
+  return escapeHidden(parts.join(' · '));
 }
 
 /** A one-line summary of a record's details: its first few simple fields. */
@@ -128,7 +133,7 @@ export function summaryText(row: Pick<AuditRecord, 'details'>, limit = 120): str
   const parts: string[] = [];
   for (const [key, value] of Object.entries(details)) {
     if (value === null || typeof value === 'object') continue;
-    parts.push(`${key}: ${String(value)}`);
+    parts.push(`${escapeHidden(key)}: ${escapeHidden(String(value))}`);
     if (parts.join(', ').length > limit) break;
   }
   const text = parts.join(', ');

@@ -11,7 +11,8 @@ import { fromBase64, toBase64 } from '../bytes';
 import { isUsablePublicKey } from '../ed25519';
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../json';
 import { isCount, isHashHex } from '../audit/digest';
-import { checkKeyLabel } from '../keys/label';
+import { checkKeyLabel, MAX_LABEL_LENGTH } from '../keys/label';
+import { visibleLine } from '../hidden-text';
 import { RUN_STATUSES } from '../run-status';
 import { readDeviceKey } from './manifest';
 import {
@@ -272,10 +273,13 @@ function readRow(store: RowStore, value: JsonObject): Row | string {
     if (store === 'keys') {
       const key = fromBase64(value.publicKey as string, 'publicKey');
       if (!isUsablePublicKey(key)) return 'publicKey is not a usable Ed25519 key';
-      // The same rule as pinning: a label must not hide a direction override or an invisible mark.
-      const label = checkKeyLabel(value.label as string, 'label');
-      if (!label.ok) return label.reason.message;
       row.publicKey = key;
+      // The rule for pinning, without losing a backup over it: a label pinned before that rule
+      // existed comes back with each hidden character written as a visible marker (U+202E).
+      const label = checkKeyLabel(value.label as string);
+      row.label = label.ok
+        ? label.label
+        : visibleLine(value.label as string).slice(0, MAX_LABEL_LENGTH);
     }
     if (store === 'runs') {
       for (const field of ['stdout', 'stderr'] as const) {
