@@ -121,6 +121,30 @@ test('bundles are verified against pinned keys and queued with every reason; all
   expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
 });
 
+test('text pasted while an intake runs is kept; only what was taken in is cleared', async ({
+  page
+}) => {
+  const w = workspace();
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--version', '1.0.0', '--out', 'ok.ncb');
+  await pinKey(page, w.text('alice.pub'), 'alice');
+  await gotoReady(page, '/inbox');
+  const box = page.getByTestId('intake-paste');
+  await box.fill(w.text('ok.ncb'));
+  await page.getByTestId('intake-submit').click();
+  // The user pastes the next one at once, while the first is being verified and stored.
+  const next = 'the next bundle, pasted while the first was taken in';
+  await box.fill(next);
+  await expect(page.getByTestId('intake-result')).toContainText('1 received');
+  await expect(page.getByTestId('request')).toHaveCount(1);
+  await expect(page.getByTestId('intake-submit')).toBeEnabled();
+  await expect(box).toHaveValue(next);
+  // Nothing typed since: the text taken in is cleared.
+  await box.fill(w.text('ok.ncb'));
+  await page.getByTestId('intake-submit').click();
+  await expect(page.getByTestId('request')).toHaveCount(2);
+  await expect(box).toHaveValue('');
+});
+
 test('a .wasm picked with its detached signature is paired and verified; a revoked signer is rejected', async ({
   page
 }) => {
