@@ -70,6 +70,16 @@ async function watchProgress(page: Page): Promise<void> {
 const samples = (page: Page) =>
   page.evaluate(() => (window as unknown as { samples: Sample[] }).samples);
 
+/** The Audit page with RECORDS records appended; what the page reports as broken, from now on. */
+async function openSeeded(page: Page) {
+  const { problems } = watchForProblems(page);
+  await gotoReady(page, '/audit');
+  await auditReady(page);
+  const count = await seed(page, RECORDS);
+  expect(count).toBeGreaterThanOrEqual(RECORDS);
+  return { problems, count };
+}
+
 const exportRecords = async (page: Page) =>
   (await auditRecords(page)).filter((record) => record.event === 'audit.export').length;
 
@@ -77,11 +87,7 @@ test('a 50,000-record export shows each stage counting up, then verifies with th
   page
 }) => {
   test.setTimeout(300_000);
-  const { problems } = watchForProblems(page);
-  await gotoReady(page, '/audit');
-  await auditReady(page);
-  const count = await seed(page, RECORDS);
-  expect(count).toBeGreaterThanOrEqual(RECORDS);
+  const { problems, count } = await openSeeded(page);
   await watchProgress(page);
 
   const downloads: Download[] = [];
@@ -138,10 +144,7 @@ test('Cancel stops an export: no file is saved, nothing is recorded, Export work
   page
 }) => {
   test.setTimeout(300_000);
-  const { problems } = watchForProblems(page);
-  await gotoReady(page, '/audit');
-  await auditReady(page);
-  await seed(page, RECORDS);
+  const { problems } = await openSeeded(page);
   const exportsBefore = await exportRecords(page);
   const downloads: Download[] = [];
   page.on('download', (download) => downloads.push(download));
