@@ -6,7 +6,7 @@ import { expect, test, type Download, type Page } from '@playwright/test';
 import { gotoReady, watchForProblems } from './helpers';
 
 /* The Audit page: timeline, filters, keyboard, record detail with its inclusion proof, export,
-   and a 100,000-record log painting its first rows quickly. Each test gets a fresh profile. */
+   and a 100,000-record log painting its first rows (timed by npm run bench). Each test gets a fresh profile. */
 
 interface AuditInput {
   event: string;
@@ -305,7 +305,9 @@ test('a record edited by hand shows a broken chain and a detail that does not ve
   expect(problems).toEqual([]);
 });
 
-test('a 100,000-record log paints its first rows quickly', async ({ page }) => {
+test('a 100,000-record log paints its first rows (time printed) and reaches its oldest record', async ({
+  page
+}) => {
   test.setTimeout(300_000);
   await gotoReady(page, '/audit');
   await auditReady(page);
@@ -350,8 +352,8 @@ test('a 100,000-record log paints its first rows quickly', async ({ page }) => {
       `${sinceOpen === null ? '?' : Math.round(sinceOpen)} ms after the Audit view opened ` +
       `(${wall} ms wall clock including navigation)`
   );
+  // The speed itself is the bench's `timeline` target (npm run bench), not an assertion here.
   expect(mark).not.toBeNull();
-  expect(mark!).toBeLessThan(2000);
   // Only the visible rows (plus overscan) are in the DOM.
   expect(await rows(page).count()).toBeLessThan(100);
   // The newest record is first, and End reaches the oldest.
