@@ -188,10 +188,17 @@ test('export a real profile, restore it into a new one: everything back, chain a
       () => document.documentElement.scrollWidth <= document.documentElement.clientWidth
     )
   ).toBe(true);
+  // Another tab of the new profile, on the Overview: it hears of the restore without a reload.
+  const overview = await fresh.context.newPage();
+  await gotoReady(overview, '/');
+  await expect(overview.getByTestId('dashboard-empty')).toBeVisible();
+  const requestsShown = overview.getByTestId('dashboard-requests');
   await fresh.page.getByTestId('backup-restore-confirm').click();
   const result = fresh.page.getByTestId('backup-result');
   await expect(result).toHaveAttribute('data-status', 'ok', { timeout: 30_000 });
   await expect(result).toContainText('the audit chain verifies');
+  await expect(requestsShown).toHaveAttribute('data-count', '3', { timeout: 15_000 });
+  await overview.close();
 
   expect(await profile(fresh.page)).toEqual(before);
   const newAudit = await auditRecords(fresh.page);

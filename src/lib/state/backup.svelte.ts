@@ -169,7 +169,8 @@ export class BackupState {
       // The new device key signs a checkpoint over the restored chain and its audit.import record.
       await auditLog.makeCheckpoint();
       await Promise.all([
-        pendingCount.refresh(),
+        // changed(), not refresh(): other open tabs (their Inbox badge, their Overview) hear it too.
+        pendingCount.changed(),
         runMode.load(),
         autoLane.load(),
         storageStatus.refresh()

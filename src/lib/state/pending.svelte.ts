@@ -32,10 +32,10 @@ export class PendingCount {
     }
   }
 
-  /** The queue changed in this tab: re-count here and tell the others. */
-  changed(): void {
-    void this.refresh();
+  /** The queue changed in this tab: re-count here and tell the others (resolves when re-counted). */
+  changed(): Promise<void> {
     this.#channel?.postMessage('changed');
+    return this.refresh();
   }
 }
 
