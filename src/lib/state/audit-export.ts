@@ -33,7 +33,7 @@ export function progressText(progress: ExportProgress): string {
   }
 }
 
-/** Thrown (and reported as such) when the user stops an export: nothing was saved or recorded. */
+/** Thrown when the user stops an export: no file saved, no export recorded (reported as is). */
 export class ExportCancelled extends Error {
   constructor() {
     super('Export cancelled: nothing was saved.');
