@@ -41,15 +41,36 @@ export function watchForProblems(page: Page): { problems: string[] } {
   return { problems };
 }
 
-/** Waits until a service worker controls the page (after the first online load). */
+/**
+ * Waits until a service worker controls the page (after the first online load). Chromium can leave
+ * a document that was still loading when the worker's `clients.claim()` ran uncontrolled, with no
+ * `controllerchange` to come (CI hung here once in channels.spec); a reload under the now active
+ * worker is controlled, so the helper reloads once in that case. An install that never finishes
+ * fails with the registration's state instead of the test's timeout.
+ */
 export async function waitForServiceWorkerControl(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    if (navigator.serviceWorker.controller) return;
-    await new Promise<void>((resolve) =>
-      navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true })
-    );
+  const state = await page.evaluate(async () => {
+    const container = navigator.serviceWorker;
+    const ready = await Promise.race([
+      container.ready.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000))
+    ]);
+    if (!ready) {
+      const registration = await container.getRegistration();
+      const describe = (worker: ServiceWorker | null | undefined) => worker?.state ?? 'none';
+      return `no active service worker after 15 s (installing ${describe(registration?.installing)}, waiting ${describe(registration?.waiting)}, active ${describe(registration?.active)})`;
+    }
+    if (container.controller) return 'controlled';
+    const changed = await new Promise<boolean>((resolve) => {
+      container.addEventListener('controllerchange', () => resolve(true), { once: true });
+      setTimeout(() => resolve(container.controller !== null), 3_000);
+    });
+    return changed ? 'controlled' : 'uncontrolled';
   });
+  if (state === 'controlled') return;
+  if (state !== 'uncontrolled') throw new Error(state);
+  await reloadReady(page);
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
 }
 
 /** Waits until the page's audit log has started (device key made, first chain check done). */
