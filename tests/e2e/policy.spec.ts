@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditReady, auditRecords, gotoReady } from './helpers';
+import { DEFAULT_POLICY } from '../../src/lib/core/policy/document';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
 const HELLO = new URL('../fixtures/wasm/hello.wasm', import.meta.url).pathname;
@@ -150,7 +151,7 @@ test('invalid input is refused with every field named; the version in force stay
   expect(dialogs).toEqual([]);
 });
 
-test('export then import round-trips; an invalid import is refused and audited', async ({
+test('export then import round-trips after a confirm; an invalid import is refused and audited', async ({
   page
 }) => {
   const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-policy-'));
@@ -172,8 +173,24 @@ test('export then import round-trips; an invalid import is refused and audited',
   await page.locator('#policy-pinnedHashes').fill('');
   await save(page, 'Saved as version 3');
 
+  // Choosing the file puts nothing in force: its changes against version 3 wait for a confirm.
   await page.getByTestId('policy-import').setInputFiles(file);
+  const pending = page.getByTestId('policy-import-pending');
+  await expect(pending).toContainText('Put exported.json in force?');
+  await expect(pending.getByTestId('policy-diff')).toContainText(
+    'the policy in force (version 3) to exported.json'
+  );
+  await expect(pending.locator('li[data-field="name"]')).toContainText('"exported"');
+  await expect(pending.locator('li[data-field="pinnedHashes"]')).toHaveAttribute(
+    'data-kind',
+    'added'
+  );
+  await expect(page.getByTestId('policy-message')).toContainText('Nothing is in force until');
+  await expect(versions(page)).toHaveCount(3);
+  expect(await draft(page)).toMatchObject({ version: 3, name: 'changed' });
+  await page.getByTestId('policy-import-confirm').click();
   await expect(page.getByTestId('policy-message')).toContainText('Saved as version 4');
+  await expect(pending).toHaveCount(0);
   expect(await draft(page)).toEqual({ ...exported, version: 4 });
   const diff = page.getByTestId('policy-diff');
   await expect(diff).toContainText('version 3 to version 4');
@@ -199,6 +216,47 @@ test('export then import round-trips; an invalid import is refused and audited',
   });
   const imported = (await policyAudit(page)).find((r) => r.details.version === 4);
   expect(imported?.details).toMatchObject({ source: 'import', fileName: 'exported.json' });
+});
+
+test('an import can be discarded (nothing stored or audited, the draft kept) and is shown again when the policy changed meanwhile', async ({
+  page
+}) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-policy-'));
+  await openPolicy(page);
+  const file = join(dir, 'strict.json');
+  writeFileSync(file, JSON.stringify({ ...DEFAULT_POLICY, name: 'strict', threshold: 2 }));
+  const before = (await policyAudit(page)).length;
+
+  // Discard: nothing stored, nothing audited, an unsaved draft edit kept.
+  await page.locator('#policy-name').fill('my draft');
+  await page.getByTestId('policy-import').setInputFiles(file);
+  const pending = page.getByTestId('policy-import-pending');
+  await expect(pending.getByTestId('policy-import-draft-warning')).toBeVisible();
+  await page.getByTestId('policy-import-discard').click();
+  await expect(pending).toHaveCount(0);
+  await expect(page.getByTestId('policy-message')).toContainText(
+    'Import of strict.json discarded. The policy in force (the built-in default) is unchanged.'
+  );
+  expect(await draft(page)).toMatchObject({ name: 'my draft' });
+  await expect(versions(page)).toHaveCount(1);
+  expect(await policyAudit(page)).toHaveLength(before);
+
+  // Opened against the default, then a save lands first: the confirm is refused and the
+  // changes are shown again against the new version.
+  await page.getByTestId('policy-import').setInputFiles(file);
+  await expect(pending.getByTestId('policy-diff')).toContainText('(the built-in default)');
+  await save(page, 'Saved as version 2');
+  await page.getByTestId('policy-import-confirm').click();
+  await expect(page.getByTestId('policy-message')).toContainText(
+    'Not imported yet: version 2 was saved since strict.json was opened'
+  );
+  await expect(pending.getByTestId('policy-diff')).toContainText('(version 2)');
+  await expect(versions(page)).toHaveCount(2);
+  await page.getByTestId('policy-import-confirm').click();
+  await expect(page.getByTestId('policy-message')).toContainText('Saved as version 3');
+  expect(await draft(page)).toMatchObject({ version: 3, name: 'strict', threshold: 2 });
+  const imported = (await policyAudit(page)).at(-1);
+  expect(imported?.details).toMatchObject({ source: 'import', fileName: 'strict.json' });
 });
 
 test('markup in the policy name is shown as text and never runs', async ({ page }) => {

@@ -4,7 +4,9 @@
  *
  * The draft is one JSON text. The form reads the parsed text and writes fields back into it, so
  * the two views cannot disagree; core parsePolicy alone decides whether a draft is a policy.
- * A refused save or import changes nothing stored and is audited with every field error.
+ * A refused save or import changes nothing stored and is audited with every field error. An
+ * accepted import is not in force until the user has seen its changes against the policy in
+ * force and confirmed them: a policy file decides what runs without a human.
  */
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '$lib/core/json';
 import {
@@ -42,6 +44,16 @@ export interface PolicyVersionView {
 
 export type PolicySource = 'form' | 'json' | 'import';
 
+/** A policy file that parsed, waiting for the user to see its changes and confirm. */
+export interface PendingImport {
+  fileName: string;
+  text: string;
+  policy: Policy;
+  /** The version in force the changes are measured against. */
+  against: number;
+  changes: PolicyChange[];
+}
+
 /** Audit details keep at most this many changes (a hash list may hold 10000). */
 const MAX_AUDITED_CHANGES = 50;
 
@@ -58,6 +70,7 @@ export class PolicyState {
   /** The version whose diff against its predecessor is shown. */
   selected = $state<number | 'default' | null>(null);
   dryRows = $state.raw<DryRunRow[] | null>(null);
+  pendingImport = $state.raw<PendingImport | null>(null);
 
   /** The draft parsed as JSON (not yet judged as a policy): what the form shows. */
   readonly parsed = $derived(parseJson(this.text, { maxSize: MAX_POLICY_CHARS }));
@@ -136,9 +149,46 @@ export class PolicyState {
     return this.#commit(this.text, source);
   }
 
-  /** Import: the file's text is judged exactly like a save; the draft is kept when it is refused. */
+  /**
+   * Import, step one: the file's text is judged exactly like a save. A refused file is shown and
+   * audited (the draft kept); an accepted one waits, with its changes against the policy in force,
+   * for confirmImport. Nothing is stored and the draft is untouched either way.
+   */
   async importText(text: string, fileName: string): Promise<boolean> {
-    return this.#commit(text, 'import', fileName);
+    this.pendingImport = null;
+    const judged = parsePolicy(text);
+    if (!judged.ok) return this.#commit(text, 'import', fileName);
+    this.errors = [];
+    this.#offerImport(fileName, text, judged.policy);
+    return true;
+  }
+
+  /** Import, step two: the confirmed file becomes the next version (audited with its name). */
+  async confirmImport(): Promise<boolean> {
+    const pending = this.pendingImport;
+    if (pending === null) return false;
+    const saved = await this.#commit(pending.text, 'import', pending.fileName, pending.against);
+    if (saved) this.pendingImport = null;
+    return saved;
+  }
+
+  /** Drops a waiting import: nothing was stored, so there is nothing to undo or audit. */
+  discardImport(): void {
+    if (this.pendingImport === null) return;
+    this.message = {
+      kind: 'ok',
+      text: `Import of ${this.pendingImport.fileName} discarded. The policy in force (${this.inForceLabel}) is unchanged.`
+    };
+    this.pendingImport = null;
+  }
+
+  #offerImport(fileName: string, text: string, policy: Policy): void {
+    const changes = diffPolicies(this.current, policy);
+    this.pendingImport = { fileName, text, policy, against: this.current.version, changes };
+    this.message = {
+      kind: 'ok',
+      text: `${fileName} is a valid policy with ${changes.length} change(s) from the policy in force (${this.inForceLabel}). Nothing is in force until you confirm below.`
+    };
   }
 
   /** Downloads the policy in force as JSON. */
@@ -208,7 +258,12 @@ export class PolicyState {
     }
   }
 
-  async #commit(text: string, source: PolicySource, fileName?: string): Promise<boolean> {
+  async #commit(
+    text: string,
+    source: PolicySource,
+    fileName?: string,
+    importAgainst?: number
+  ): Promise<boolean> {
     this.busy = true;
     try {
       const judged = parsePolicy(text);
@@ -235,7 +290,9 @@ export class PolicyState {
       let conflict: number | null = null;
       let summary = '';
       const saved = await changePolicy((before) => {
-        if (source !== 'import' && before.version !== this.current.version) {
+        // A draft is based on the version it was edited from; a confirmed import on the version
+        // its changes were shown against.
+        if (before.version !== (importAgainst ?? this.current.version)) {
           conflict = before.version;
           return null;
         }
@@ -257,6 +314,15 @@ export class PolicyState {
         // Another tab, or a pin or block from the Inbox, saved a version since this draft began:
         // saving blindly would silently undo it. Show it first; a second Save is a decision.
         await this.load();
+        if (importAgainst !== undefined && fileName !== undefined) {
+          // The changes shown are no longer the changes: show them against the new version.
+          this.#offerImport(fileName, text, judged.policy);
+          this.message = {
+            kind: 'error',
+            text: `Not imported yet: version ${conflict ?? '?'} was saved since ${fileName} was opened. Its changes are now shown against that version; confirm again if they are still what you want.`
+          };
+          return false;
+        }
         this.message = {
           kind: 'error',
           text: `Not saved: version ${conflict ?? '?'} was saved while you edited (see Versions); saving this draft would undo its changes. Review, then save again.`
