@@ -28,7 +28,8 @@ const COMMANDS = [
   'foreign-import',
   'exit-code',
   'fs-flood',
-  'read-file'
+  'read-file',
+  'hidden-names'
 ] as const;
 const ALL_FIXTURES = [...COMMANDS, 'reactor'] as const;
 type FixtureName = (typeof ALL_FIXTURES)[number];
@@ -376,6 +377,19 @@ describe('wasm fixtures (tests/fixtures/wasm)', () => {
     );
     expect(err).toBeInstanceOf(RangeError);
     expect((err as Error).message).toMatch(/Maximum call stack size exceeded/);
+  });
+
+  it('hidden-names: export names carry U+202E and U+200B, and it runs to a clean exit', async () => {
+    const mod = await compile('hidden-names');
+    expect(WebAssembly.Module.imports(mod)).toEqual([]);
+    expect(WebAssembly.Module.exports(mod).map((e) => e.name)).toEqual([
+      'memory',
+      '_start',
+      'report\u202efdp.exe',
+      'zero\u200bwidth'
+    ]);
+    const instance = await WebAssembly.instantiate(mod, {});
+    expect((instance.exports._start as () => unknown)()).toBeUndefined();
   });
 
   it('foreign-import: imports env.evil next to fd_write and cannot link without it', async () => {

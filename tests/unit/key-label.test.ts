@@ -6,7 +6,8 @@ import {
   escapeHidden,
   firstHiddenCharacter,
   visibleLine,
-  visibleParts
+  visibleParts,
+  hiddenCharacters
 } from '../../src/lib/core/hidden-text';
 
 describe('checkKeyLabel', () => {
@@ -84,6 +85,18 @@ describe('hidden characters in shown text', () => {
       { text: '[1mc', hidden: false }
     ]);
     expect(visibleParts('')).toEqual([]);
+  });
+
+  it('keeps tabs and line breaks as layout only when asked (a description), else marks them', () => {
+    const text = 'line one\n\tline\u200btwo\r';
+    expect(visibleLine(text, { keepLayout: true })).toBe('line one\n\tlineU+200BtwoU+000D');
+    expect(visibleLine(text)).toBe('line oneU+000AU+0009lineU+200BtwoU+000D');
+    expect(hiddenCharacters(text, { keepLayout: true })).toEqual([
+      'U+200B ZERO WIDTH SPACE',
+      'U+000D CARRIAGE RETURN'
+    ]);
+    expect(hiddenCharacters('a\u200bb\u200bc')).toEqual(['U+200B ZERO WIDTH SPACE']);
+    expect(hiddenCharacters('plain')).toEqual([]);
   });
 
   it('writes the markers into one line for summaries', () => {

@@ -231,6 +231,40 @@ describe('buildReview', () => {
     expect(fields.args).toContain(evil);
   });
 
+  it('keeps each env entry a line of its own, so a value with a line break is not a second entry', () => {
+    const current = side({ manifest: manifest({ env: { A: '1\nB=2', C: '3' } }) });
+    const env = buildReview(input({ current })).manifestFields.find((f) => f.field === 'env');
+    expect(env?.lines).toEqual(['A=1\nB=2', 'C=3']);
+  });
+
+  it('flags hidden characters in signer and module text, naming where and which', () => {
+    const plain = buildReview(input());
+    expect(plain.flags.find((f) => f.flag === 'hidden-text')).toBeUndefined();
+    const current = side({
+      manifest: manifest({
+        publisher: 'Acme\u200bCorp',
+        description: 'two\nlines\tand a tab',
+        env: { MODE: 'fast\u202e' }
+      }),
+      inspection: {
+        ...fixture('hello.wasm'),
+        exports: [{ name: 'run\u2066', kind: 'func', index: 0 }]
+      }
+    });
+    const flag = buildReview(input({ current })).flags.find((f) => f.flag === 'hidden-text');
+    expect(flag?.severity).toBe('review');
+    expect(flag?.message).toContain('publisher, env, export names:');
+    expect(flag?.message).toContain('U+200B ZERO WIDTH SPACE');
+    expect(flag?.message).toContain('U+202E RIGHT-TO-LEFT OVERRIDE');
+    expect(flag?.message).toContain('U+2066 LEFT-TO-RIGHT ISOLATE');
+    // The description's line break and tab are layout, not hidden text.
+    expect(flag?.message).not.toContain('description');
+    const many = side({
+      manifest: manifest({ publisher: '\u200b\u200e\u200f\u2060\u2061\u2062' })
+    });
+    expect(buildReview(input({ current: many })).flags[0]?.message).toContain('and 2 more');
+  });
+
   it('puts drift and rollback first among the flags and leaves info out', () => {
     const reasons: PolicyReason[] = [
       { rule: 'signerTrust', code: 'policy.signer-review', message: 'r', severity: 'review' },

@@ -71,7 +71,14 @@ const FILE_CALLS = [
 ];
 const FIXTURES: Record<
   string,
-  { wasi: string[]; foreign?: string[]; entry: 'command' | 'reactor'; caps: CapabilityGroup[] }
+  {
+    wasi: string[];
+    foreign?: string[];
+    entry: 'command' | 'reactor';
+    caps: CapabilityGroup[];
+    /** Exports beyond the entry point and memory. */
+    exports?: string[];
+  }
 > = {
   hello: { wasi: [...COMMON, 'fd_write', 'fd_fdstat_get'], entry: 'command', caps: [] },
   'echo-args': {
@@ -101,6 +108,13 @@ const FIXTURES: Record<
   trap: { wasi: [], entry: 'command', caps: [] },
   'foreign-import': { wasi: ['fd_write'], foreign: ['env.evil'], entry: 'command', caps: [] },
   reactor: { wasi: [], entry: 'reactor', caps: [] },
+  'hidden-names': {
+    wasi: [],
+    entry: 'command',
+    caps: [],
+    // Names are decoded as UTF-8 exactly, the hiding characters kept (the UI marks them).
+    exports: ['report\u202efdp.exe:func', 'zero\u200bwidth:func']
+  },
   'exit-code': {
     wasi: [...COMMON, 'args_get', 'args_sizes_get', 'fd_write', 'fd_fdstat_get'],
     entry: 'command',
@@ -140,7 +154,9 @@ describe('fixtures', () => {
     expect(requiredCapabilities(result)).toEqual(expected.caps);
     const exportNames = result.exports.map((e) => `${e.name}:${e.kind}`);
     const entryExport = expected.entry === 'command' ? '_start:func' : '_initialize:func';
-    expect(exportNames.sort()).toEqual([entryExport, 'memory:memory'].sort());
+    expect(exportNames.sort()).toEqual(
+      [entryExport, 'memory:memory', ...(expected.exports ?? [])].sort()
+    );
     expect(result.memories).toHaveLength(1);
     expect(result.memories[0]).toMatchObject({ index: 0, imported: false, max: null });
     expect(result.memories[0]).toMatchObject({ shared: false, memory64: false });

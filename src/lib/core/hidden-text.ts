@@ -71,6 +71,13 @@ export interface HiddenCharacter {
   description: string;
 }
 
+/** Every distinct hidden character in `text`, in order of first appearance, described. */
+export function hiddenCharacters(text: string, options: { keepLayout?: boolean } = {}): string[] {
+  const seen = new Set<string>();
+  for (const part of visibleParts(text, options)) if (part.hidden) seen.add(part.description);
+  return [...seen];
+}
+
 /** The first hidden character in `text`, or null when there is none. */
 export function firstHiddenCharacter(text: string): HiddenCharacter | null {
   let position = 0;
@@ -85,11 +92,13 @@ export function firstHiddenCharacter(text: string): HiddenCharacter | null {
 export type TextPart =
   { text: string; hidden: false } | { text: string; hidden: true; description: string };
 
-export function visibleParts(text: string): TextPart[] {
+export function visibleParts(text: string, options: { keepLayout?: boolean } = {}): TextPart[] {
   const parts: TextPart[] = [];
   let plain = '';
   for (const char of text) {
-    if (!isHiddenCharacter(char)) {
+    // A description may break lines and indent (the manifest allows tab and line feed there).
+    const layout = options.keepLayout === true && (char === '\n' || char === '\t');
+    if (layout || !isHiddenCharacter(char)) {
       plain += char;
       continue;
     }
@@ -102,8 +111,8 @@ export function visibleParts(text: string): TextPart[] {
 }
 
 /** visibleParts as one string (`evilU+202Eexe`), for a one-line summary where markup won't do. */
-export function visibleLine(text: string): string {
-  return visibleParts(text)
+export function visibleLine(text: string, options: { keepLayout?: boolean } = {}): string {
+  return visibleParts(text, options)
     .map((part) => part.text)
     .join('');
 }

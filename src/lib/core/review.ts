@@ -7,6 +7,7 @@
  * lowerGrant is the one check behind "a grant can only be lowered": the form uses it, and the
  * decision code uses it again on the stored request, so a grant edited around the form is refused.
  */
+import { hiddenCharacters } from './hidden-text';
 import type { Manifest } from './manifest';
 import { POLICY_LIMIT_NAMES, type PolicyLimitName, type PolicyLimits } from './policy/document';
 import type { PolicyRules } from './policy/document';
@@ -92,10 +93,17 @@ export interface ReviewDiff {
   same: boolean;
 }
 
+export interface ManifestFieldView {
+  field: string;
+  value: string;
+  /** Entries shown one per line (env), each a text of its own. */
+  lines?: string[];
+}
+
 export interface ReviewModel {
   signers: ReviewSignerInput[];
   /** Every manifest field as text, in manifest order; empty when there is no manifest. */
-  manifestFields: { field: string; value: string }[];
+  manifestFields: ManifestFieldView[];
   module: { sha256: string; size: number | null };
   inspected: boolean;
   inspectionProblems: string[];
@@ -146,6 +154,7 @@ export function buildReview(input: ReviewInput): ReviewModel {
       severity: r.severity,
       message: r.message
     }))
+    .concat(hiddenTextFlag(current))
     .sort((a, b) => rank(a.flag) - rank(b.flag));
   return {
     signers: input.signers.map((s) => ({ ...s })),
@@ -187,6 +196,47 @@ export function buildReview(input: ReviewInput): ReviewModel {
   };
 }
 
+/**
+ * Text from the signer or the module that carries characters that hide or reorder what is shown
+ * (bidi overrides, zero-width and other invisible characters). Nothing is refused for it (the text
+ * is signed as it is, and the page shows each one as a marker), but a reviewer should know that
+ * someone made text look like other text.
+ */
+function hiddenTextFlag(side: ReviewSide): ReviewFlag[] {
+  const m = side.manifest;
+  const sources: [string, string[], boolean][] = [
+    ['publisher', m?.publisher ? [m.publisher] : [], false],
+    ['description', m?.description ? [m.description] : [], true],
+    ['args', m?.args ?? [], false],
+    ['env', m ? Object.entries(m.env).flat() : [], false],
+    ['import names', (side.inspection?.imports ?? []).flatMap((i) => [i.module, i.name]), false],
+    ['export names', (side.inspection?.exports ?? []).map((e) => e.name), false],
+    [
+      'custom section names',
+      (side.inspection?.sections ?? []).flatMap((s) => (s.customName ? [s.customName] : [])),
+      false
+    ]
+  ];
+  const places: string[] = [];
+  const found = new Set<string>();
+  for (const [place, texts, keepLayout] of sources) {
+    const chars = texts.flatMap((text) => hiddenCharacters(text, { keepLayout }));
+    if (chars.length === 0) continue;
+    places.push(place);
+    for (const char of chars) found.add(char);
+  }
+  if (places.length === 0) return [];
+  const listed = [...found];
+  const more = listed.length > 4 ? ` and ${listed.length - 4} more` : '';
+  return [
+    {
+      flag: 'hidden-text',
+      severity: 'review',
+      message: `Hidden characters in ${places.join(', ')}: ${listed.slice(0, 4).join(', ')}${more}. Each is shown below as a red marker; such characters make text look like other text.`
+    }
+  ];
+}
+
 function rank(flag: string): number {
   const i = FIRST_FLAGS.indexOf(flag);
   return i === -1 ? FIRST_FLAGS.length : i;
@@ -198,8 +248,12 @@ function pages(n: number | bigint): string {
   return `${count} page${count === 1n ? '' : 's'} (${bytes} bytes)`;
 }
 
-/** Every manifest field as text. Values are shown literally; the UI renders them as text only. */
-export function manifestFields(m: Manifest): { field: string; value: string }[] {
+/**
+ * Every manifest field as text. Values are shown literally; the UI renders them as text only. The
+ * env field has one line per entry in `lines`, so a value with a line break in it cannot pass for
+ * a second entry (the page shows that break as a marker; only the description keeps its layout).
+ */
+export function manifestFields(m: Manifest): ManifestFieldView[] {
   const limits = POLICY_LIMIT_NAMES.filter((n) => typeof m.limits[n] === 'number');
   return [
     { field: 'name', value: m.name },
@@ -212,20 +266,18 @@ export function manifestFields(m: Manifest): { field: string; value: string }[] 
     { field: 'expires', value: m.expires ?? '(never)' },
     { field: 'entry', value: m.entry },
     { field: 'args', value: m.args.length ? JSON.stringify(m.args) : '(none)' },
-    {
-      field: 'env',
-      value: Object.keys(m.env).length
-        ? Object.keys(m.env)
-            .map((k) => `${k}=${m.env[k]}`)
-            .join('\n')
-        : '(none)'
-    },
+    envField(m.env),
     {
       field: 'limits',
       value: limits.length ? limits.map((n) => `${n}=${m.limits[n]}`).join(', ') : '(defaults)'
     },
     { field: 'capabilities', value: m.capabilities.length ? m.capabilities.join(', ') : '(none)' }
   ];
+}
+
+function envField(env: Manifest['env']): ManifestFieldView {
+  const lines = Object.keys(env).map((k) => `${k}=${env[k]}`);
+  return { field: 'env', value: lines.length ? lines.join('\n') : '(none)', lines };
 }
 
 function importNames(side: ReviewSide): string[] {
