@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { BLAKE2B_WASM } from '../../src/lib/core/blake2b/blake2b-wasm';
 import { describe, expect, it } from 'vitest';
 import { blake2b512, blake2b512Js, blake2bBackend, blake2bReady } from '../../src/lib/core/digest';
 import { toHex } from '../../src/lib/core/bytes';
@@ -26,5 +28,12 @@ describe('BLAKE2b-512 (WebAssembly)', () => {
   it('leaves no state behind between calls', () => {
     const a = new Uint8Array(1000).fill(7);
     expect(toHex(blake2b512(a))).toBe(toHex(blake2b512(a)));
+  });
+});
+
+describe('the committed wasm', () => {
+  it('is the base64 copy the app loads, byte for byte (build.sh writes both)', () => {
+    const file = readFileSync(new URL('../../src/lib/core/blake2b/blake2b.wasm', import.meta.url));
+    expect(Buffer.from(BLAKE2B_WASM, 'base64').equals(file)).toBe(true);
   });
 });
