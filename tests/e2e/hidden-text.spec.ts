@@ -5,6 +5,7 @@
  * marker that names it, flags them before the reviewer reads on, keeps an env value's line break
  * from passing for a second entry, and leaves a description's own line breaks alone.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
 import { gotoReady, watchForProblems } from './helpers';
@@ -80,5 +81,15 @@ test('hidden characters in manifest text and export names are shown as markers a
   // None of the characters reaches the page as itself (the description's layout aside).
   const text = (await page.locator('main').textContent()) ?? '';
   expect(text).not.toMatch(/[\u200b\u2060\u202a-\u202e\u2066-\u2069]/);
+
+  // The markers and the flag keep contrast in both schemes.
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const result = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const serious = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact!));
+    expect(serious.map((v) => `${colorScheme}: ${v.id}`)).toEqual([]);
+  }
   expect(problems.problems).toEqual([]);
 });

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -232,6 +233,15 @@ test('an import can be discarded (nothing stored or audited, the draft kept) and
   await page.getByTestId('policy-import').setInputFiles(file);
   const pending = page.getByTestId('policy-import-pending');
   await expect(pending.getByTestId('policy-import-draft-warning')).toBeVisible();
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const result = await new AxeBuilder({ page })
+      .include('[data-testid="policy-import-pending"]')
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const serious = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact!));
+    expect(serious.map((v) => `${colorScheme}: ${v.id}`)).toEqual([]);
+  }
   await page.getByTestId('policy-import-discard').click();
   await expect(pending).toHaveCount(0);
   await expect(page.getByTestId('policy-message')).toContainText(
