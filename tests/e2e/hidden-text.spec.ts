@@ -93,3 +93,32 @@ test('hidden characters in manifest text and export names are shown as markers a
   }
   expect(problems.problems).toEqual([]);
 });
+
+test('a file name that hides characters is shown with markers in the Inbox and on Review', async ({
+  page
+}) => {
+  test.setTimeout(60_000);
+  const problems = watchForProblems(page);
+  const w = cliWorkspace('hidden-file');
+  const bundle = w.bundle('hello');
+  await pinKey(page, w.text('alice.pub'));
+  await gotoReady(page, '/inbox');
+  // "invoice" U+202E "gpj.ncb": a naive page shows "invoicebcn.jpg".
+  const name = 'invoice\u202egpj\u200b.ncb';
+  await page
+    .getByTestId('intake-file')
+    .setInputFiles([{ name, mimeType: 'application/json', buffer: Buffer.from(bundle) }]);
+  const request = page.getByTestId('request').first();
+  await expect(request.getByTestId('verdict')).toHaveAttribute('data-verdict', 'verified');
+  await expect(request.locator('.meta').first()).toContainText('invoiceU+202EgpjU+200B.ncb');
+  await expect(request.locator('.meta').first().getByTestId('hidden-char')).toHaveCount(2);
+  const inbox = (await page.locator('main').textContent()) ?? '';
+  expect(inbox).not.toMatch(/[\u200b\u202e]/);
+
+  await request.getByTestId('request-review').click();
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
+  await expect(page.locator('main')).toContainText('invoiceU+202EgpjU+200B.ncb');
+  const review = (await page.locator('main').textContent()) ?? '';
+  expect(review).not.toMatch(/[\u200b\u202e]/);
+  expect(problems.problems).toEqual([]);
+});

@@ -52,6 +52,9 @@ describe('plainName', () => {
   it('drops control and direction-override characters, which could disguise a name', () => {
     expect(plainName(request({ name: 'evil\u202Egnp.exe', version: null }))).toBe('evilgnp.exe');
     expect(plainName(request({ name: 'two\nlines\u0000', version: null }))).toBe('twolines');
+    // And the invisible ones: zero-width space, word joiner, a tag character; joiners stay.
+    expect(plainName(request({ name: 'Ac\u200bme\u2060\u{e0041}', version: null }))).toBe('Acme');
+    expect(plainName(request({ name: 'a\u200db', version: null }))).toBe('a\u200db');
   });
 
   it('shortens a long name, never splitting a character', () => {

@@ -3,6 +3,7 @@
  * come from the bundles, so they only ever go into the body, as plain text: control and
  * direction-override characters are dropped (they could disguise a name) and each is shortened.
  */
+import { isHiddenCharacter } from '$lib/core/hidden-text';
 
 /** What a notification needs from a request. */
 export interface NoticeRequest {
@@ -24,12 +25,14 @@ const LISTED = 3;
 /** Longest name (in code points) a notification shows. */
 const NAME_MAX = 60;
 
-// C0/C1 controls, and the bidi embeddings, overrides and isolates.
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
 export function plainName(request: NoticeRequest): string {
   const raw = `${request.name ?? request.fileName}${request.version ? ` ${request.version}` : ''}`;
-  const cleaned = raw.replace(HIDDEN, '').trim() || 'unnamed';
+  // A notification is drawn by the system, where markers cannot be styled: hidden characters go.
+  const cleaned =
+    [...raw]
+      .filter((char) => !isHiddenCharacter(char))
+      .join('')
+      .trim() || 'unnamed';
   const points = [...cleaned];
   return points.length > NAME_MAX ? `${points.slice(0, NAME_MAX - 1).join('')}…` : cleaned;
 }
