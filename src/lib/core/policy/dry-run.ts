@@ -182,16 +182,28 @@ export function rebuildInput(
   return { base: { verdict, inspection, history: approvedHistory(all, request.id) }, notes };
 }
 
-/** Approved modules other than `except` (the history rollback and drift compare against). */
+/**
+ * The request states whose version counts as approved: decided for running (by a human or by
+ * policy) and those that ran since. A rejected, denied or still pending request never counts.
+ */
+export const APPROVED_STATES: readonly string[] = ['approved', 'auto-approved', 'running', 'done'];
+
+/**
+ * Approved modules other than `except` (the history rollback and drift compare against), each
+ * with every key that signed it. The Inbox, the approval re-check and the dry run all use this.
+ */
 export function approvedHistory(
-  requests: readonly DryRunRequest[],
+  requests: readonly Pick<
+    DryRunRequest,
+    'id' | 'state' | 'name' | 'version' | 'moduleSha256' | 'verdict'
+  >[],
   except?: string
 ): ApprovedRecord[] {
   return requests
     .filter(
       (r) =>
         r.id !== except &&
-        (r.state === 'approved' || r.state === 'auto-approved') &&
+        APPROVED_STATES.includes(r.state) &&
         r.name !== null &&
         r.version !== null
     )
@@ -199,6 +211,6 @@ export function approvedHistory(
       name: r.name!,
       version: r.version!,
       moduleSha256: r.moduleSha256,
-      signer: r.verdict.signers[0] ?? ''
+      signers: [...r.verdict.signers]
     }));
 }
