@@ -15,6 +15,7 @@ import {
   type RunMode
 } from '../../src/lib/core/policy/evaluate';
 import { compareSemver } from '../../src/lib/core/semver';
+import type { Reason } from '../../src/lib/core/verdict';
 import { params } from './harness';
 
 const SHA = 'ab'.repeat(32);
@@ -146,7 +147,11 @@ describe('approvedHistory', () => {
       name: fc.option(fc.constant('hello')),
       version: fc.option(version),
       moduleSha256: fc.constant(SHA),
-      verdict: fc.record({ ok: fc.boolean(), reasons: fc.constant([]), signers: someKeys(0) })
+      verdict: fc.record({
+        ok: fc.boolean(),
+        reasons: fc.constant<Reason[]>([]),
+        signers: someKeys(0)
+      })
     });
     fc.assert(
       fc.property(fc.array(row, { maxLength: 12 }), (rows) => {
