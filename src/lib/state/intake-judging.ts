@@ -85,7 +85,8 @@ export function toRequest(
     size: verdict.module?.size ?? null,
     manifest: verdict.manifest,
     verdict: storedVerdict(verdict),
-    policy: decision
+    policy: decision,
+    ...(verdict.tenant !== undefined ? { tenant: verdict.tenant } : {})
   };
 }
 

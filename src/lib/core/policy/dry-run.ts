@@ -20,7 +20,7 @@ import type { Reason } from '../verdict';
 import type { Verdict } from '../verify';
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '../wasm/capabilities';
 import type { WasmInspection } from '../wasm/inspect';
-import type { Policy } from './document';
+import { isTenantName, type Policy } from './document';
 import {
   evaluatePolicy,
   type ApprovedRecord,
@@ -48,6 +48,8 @@ export interface DryRunRequest {
   policy?: Pick<PolicyDecision, 'outcome' | 'reasons' | 'granted'>;
   /** The verified manifest, when stored (requests taken in before it was kept have none). */
   manifest?: Manifest | null;
+  /** The tenant its folder named at intake, whose override applies (absent: the base policy). */
+  tenant?: string;
 }
 
 export interface DryRunInput {
@@ -119,7 +121,10 @@ export function rebuildInput(
   request: DryRunRequest,
   inspection: WasmInspection | null,
   all: readonly DryRunRequest[]
-): { base: Pick<PolicyInput, 'verdict' | 'inspection' | 'history'>; notes: string[] } {
+): {
+  base: Pick<PolicyInput, 'verdict' | 'inspection' | 'history' | 'tenant'>;
+  notes: string[];
+} {
   const notes: string[] = [];
   const module =
     request.moduleSha256 !== ''
@@ -179,7 +184,11 @@ export function rebuildInput(
     manifest,
     module
   };
-  return { base: { verdict, inspection, history: approvedHistory(all, request.id) }, notes };
+  const base = { verdict, inspection, history: approvedHistory(all, request.id) };
+  // A stored row may come from a restored backup: only a valid tenant name selects an override.
+  const tenant = request.tenant;
+  if (tenant !== undefined && isTenantName(tenant)) return { base: { ...base, tenant }, notes };
+  return { base, notes };
 }
 
 /**
