@@ -1,9 +1,13 @@
 /**
  * Replays and revoked co-signers through the UI, with bundles signed by the real CLI: an older
  * version left pending cannot be approved once the newer one has run, and a bundle co-signed by
- * a revoked key is rejected at intake even next to a key at trust "auto" in auto mode.
+ * a revoked key is rejected at intake even next to a key at trust "auto" in auto mode; a tenant
+ * zip's folder picks that tenant's policy override.
  */
 import { expect, test } from '@playwright/test';
+import { zipSync } from 'fflate';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { auditReady, auditRecords, gotoReady, watchForProblems } from './helpers';
 import { cliWorkspace, pinKey, runEnded, runReady } from './workspace';
 
@@ -92,5 +96,62 @@ test('a bundle co-signed by a revoked key is rejected at intake, even with an au
     'data-state',
     /^(auto-approved|running|done)$/
   );
+  expect(watch.problems).toEqual([]);
+});
+
+test('a tenant zip names its tenant: that tenant’s override applies to it and not to another', async ({
+  page
+}) => {
+  const watch = watchForProblems(page);
+  const w = cliWorkspace('tenant');
+  const hello = readFileSync(w.fixture('hello'));
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--detached', 'raw');
+  const sig = readFileSync(w.path('hello.wasm.ed25519'));
+  const sha = createHash('sha256').update(hello).digest('hex');
+  const zip = (folder: string) => ({
+    name: `${folder}.zip`,
+    mimeType: 'application/zip',
+    buffer: Buffer.from(
+      zipSync({ [`${folder}/module.wasm`]: hello, [`${folder}/module.sig`]: sig })
+    )
+  });
+
+  await pinKey(page, w.text('alice.pub'));
+  await gotoReady(page, '/policy');
+  const json = page.getByTestId('policy-json');
+  await expect(json).not.toHaveValue('');
+  const policy = JSON.parse(await json.inputValue());
+  policy.tenants = { acme: { blockedHashes: [sha] } };
+  await json.fill(JSON.stringify(policy, null, 2));
+  await page.getByTestId('policy-save').click();
+  await expect(page.getByTestId('policy-version').first()).not.toHaveAttribute(
+    'data-version',
+    'default'
+  );
+
+  await gotoReady(page, '/inbox');
+  const requests = page.getByTestId('request');
+  await page.getByTestId('intake-file').setInputFiles([zip('acme')]);
+  await expect(requests).toHaveCount(1);
+  const acme = requests.first();
+  await expect(acme.getByTestId('verdict')).toHaveAttribute('data-verdict', 'verified');
+  await expect(acme).toHaveAttribute('data-state', 'rejected');
+  await expect(acme).toContainText('policy.blocked');
+  await expect(acme.getByTestId('request-tenant')).toHaveText('Tenant acme');
+
+  await page.getByTestId('intake-file').setInputFiles([zip('beta')]);
+  await expect(requests).toHaveCount(2);
+  const beta = requests.first();
+  await expect(beta.getByTestId('verdict')).toHaveAttribute('data-verdict', 'verified');
+  await expect(beta).toHaveAttribute('data-state', 'pending');
+  await expect(beta).not.toContainText('policy.blocked');
+  await expect(beta.getByTestId('request-tenant')).toHaveText('Tenant beta');
+
+  await beta.getByTestId('request-review').click();
+  await expect(page.getByTestId('review-tenant')).toContainText('beta');
+
+  await auditReady(page);
+  const intakes = (await auditRecords(page)).filter((r) => r.event === 'intake');
+  expect(intakes.map((r) => r.details.tenant)).toEqual(['acme', 'beta']);
   expect(watch.problems).toEqual([]);
 });
