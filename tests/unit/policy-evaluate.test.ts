@@ -89,7 +89,7 @@ function input(patch: Partial<PolicyInput> & { policyPatch?: Partial<Policy> } =
     },
     inspection: inspection(),
     signerTrust: { [KEY]: 'auto' },
-    history: [{ name: 'hello', version: '1.1.0', moduleSha256: OTHER, signer: KEY }],
+    history: [{ name: 'hello', version: '1.1.0', moduleSha256: OTHER, signers: [KEY] }],
     policy: { ...DEFAULT_POLICY, ...policyPatch },
     mode: 'auto',
     ...rest
@@ -292,14 +292,14 @@ const CASES: [string, PolicyInput, string | null, Expect][] = [
   ],
   [
     'drift, policy reject',
-    input({ history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signer: KEY }] }),
+    input({ history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signers: [KEY] }] }),
     'policy.drift',
     R
   ],
   [
     'drift, policy review, pinned: still review',
     input({
-      history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signer: KEY }],
+      history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signers: [KEY] }],
       policyPatch: { drift: 'review', pinnedHashes: [SHA] }
     }),
     'policy.drift',
@@ -512,7 +512,9 @@ describe('evaluatePolicy: risk score', () => {
     ],
     [
       'drift',
-      input({ history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signer: KEY }] }),
+      input({
+        history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signers: [KEY] }]
+      }),
       { drift: 40 },
       40
     ],
@@ -532,7 +534,7 @@ describe('evaluatePolicy: risk score', () => {
       'capped at 100',
       input({
         verdict: untrustedVerdict,
-        history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signer: KEY }],
+        history: [{ name: 'hello', version: '1.2.0', moduleSha256: OTHER, signers: [KEY] }],
         inspection: inspection({ foreignImports: ['env.x'] })
       }),
       { 'unknown-signer': 40, drift: 40, 'foreign-import': 30 },

@@ -11,7 +11,8 @@ import { DEFAULT_MAX_MODULE_BYTES } from './bundle';
 import { sha256Hex } from './digest';
 import { publicKeyProblem } from './ed25519';
 import { detectSignatureFormat, verifyDetachedSignature } from './formats/detached';
-import { readTenantFiles, unzipTenant, verifyTenant } from './formats/tenant';
+import { commonFolder, readTenantFiles, unzipTenant, verifyTenant } from './formats/tenant';
+import { isTenantName } from './policy/document';
 import type { Manifest } from './manifest';
 import {
   reason,
@@ -65,6 +66,11 @@ export interface Verdict {
   untrustedComment?: string;
   /** Tenant input: canonical id of the key in pubkey.b64 (shown, never trusted by presence). */
   claimedKeyId?: string | null;
+  /**
+   * Tenant input: the tenant its folder names (the one top-level folder, when it is a valid
+   * tenant name). Not covered by any signature: it chooses the policy's override, nothing more.
+   */
+  tenant?: string;
 }
 
 /** VerifyOptions with the defaults filled in. */
@@ -100,11 +106,14 @@ export async function verify(
       case 'detached':
         return await verifyDetached(input.module, input.signature, input.name, keys, resolved);
       case 'tenant':
-        return await verifyTenantFiles(input.files, keys, resolved);
+        return withTenant(
+          await verifyTenantFiles(input.files, keys, resolved),
+          commonFolder([...input.files.keys()])
+        );
       case 'tenant-zip': {
         const unzipped = unzipTenant(input.bytes);
         if (!unzipped.ok) return finish(emptyVerdict('tenant'), [unzipped.reason]);
-        return await verifyTenantFiles(unzipped.files, keys, resolved);
+        return withTenant(await verifyTenantFiles(unzipped.files, keys, resolved), unzipped.folder);
       }
       case 'unsigned':
         return await verifyUnsigned(input.module, input.name, resolved);
@@ -144,6 +153,21 @@ async function verifyDetached(
   if (result.trustedComment !== undefined) verdict.trustedComment = result.trustedComment;
   if (result.untrustedComment !== undefined) verdict.untrustedComment = result.untrustedComment;
   return finishDetached(verdict, result, options.threshold);
+}
+
+/** Names the tenant a tenant folder's name gives, or notes why it gives none. */
+function withTenant(verdict: Verdict, folder: string | null): Verdict {
+  if (folder === null) return verdict;
+  if (isTenantName(folder)) verdict.tenant = folder;
+  else {
+    verdict.notes.push(
+      reason(
+        'tenant.name',
+        `The folder ${JSON.stringify(folder.slice(0, 80))} is not a tenant name (1 to 64 characters from A-Z a-z 0-9 . _ - starting with a letter or digit): the base policy applies.`
+      )
+    );
+  }
+  return verdict;
 }
 
 async function verifyTenantFiles(

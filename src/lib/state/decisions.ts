@@ -12,7 +12,7 @@ import { toBase64, utf8 } from '$lib/core/bytes';
 import type { Policy } from '$lib/core/policy/document';
 import { checkPolicy } from '$lib/core/policy/document';
 import { evaluatePolicy, type PolicyDecision } from '$lib/core/policy/evaluate';
-import { rebuildInput } from '$lib/core/policy/dry-run';
+import { APPROVED_STATES, rebuildInput } from '$lib/core/policy/dry-run';
 import { inspectWasm } from '$lib/core/wasm/inspect';
 import { lowerGrant, narrowGrant, type Grant, type GrantRequest } from '$lib/core/review';
 import { listKeys } from '$lib/storage/keys-store';
@@ -165,9 +165,8 @@ async function judgeNow(request: RequestRow): Promise<PolicyDecision> {
     request.moduleSha256 ? getModule(db, request.moduleSha256) : Promise.resolve(null)
   ]);
   const inspection = module ? inspectWasm(await moduleBytes(module)) : null;
-  const approved = requests.filter((r) =>
-    ['approved', 'auto-approved', 'running', 'done'].includes(r.state)
-  );
+  // History is every approved version, including those that ran since (state running or done).
+  const approved = requests.filter((r) => APPROVED_STATES.includes(r.state));
   const { base } = rebuildInput(request, inspection, [...approved, request]);
   const decision = evaluatePolicy({
     ...base,

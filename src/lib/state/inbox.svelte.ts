@@ -240,7 +240,8 @@ export class InboxState {
           ),
           history,
           policy,
-          mode: runMode.mode
+          mode: runMode.mode,
+          ...(verdict.tenant !== undefined ? { tenant: verdict.tenant } : {})
         });
         const request = toRequest(item, verdict, channel, decision);
         if (request.state === 'auto-approved') history.push(...approvedHistory([request]));
@@ -271,7 +272,8 @@ export class InboxState {
                 channel,
                 fileName: item.fileName,
                 size: request.size,
-                format: request.format
+                format: request.format,
+                ...(request.tenant !== undefined ? { tenant: request.tenant } : {})
               }
             }),
           () =>

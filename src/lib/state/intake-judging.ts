@@ -5,7 +5,8 @@
 import { verdictKind, type IntakeItem } from '$lib/core/intake';
 import { verify, type Verdict } from '$lib/core/verify';
 import { reason, type TrustedKey } from '$lib/core/verdict';
-import type { PolicyDecision } from '$lib/core/policy/evaluate';
+import { approvedHistory as coreHistory } from '$lib/core/policy/dry-run';
+import type { ApprovedRecord, PolicyDecision } from '$lib/core/policy/evaluate';
 import type { KeyRow, RequestRow, RequestVerdict } from '$lib/storage/records';
 
 /** Items at least this large show verification progress even alone. */
@@ -19,45 +20,43 @@ export function moduleSize(item: IntakeItem): number {
 }
 
 /**
- * Verifies against keys not revoked. When that fails for want of a trusted signer, a signature by
- * a revoked key is named as such (a revoked signer is rejected, never merely "unknown").
+ * Verifies against keys not revoked, then against the revoked ones: a revoked key that signed is
+ * a signer the policy must see (docs/policy.md rule 3 denies it), whether or not a trusted
+ * co-signer made the bundle pass. When nothing trusted signed, the failure is named as a revoked
+ * signer (rejected, never merely "unknown"). The second pass costs a second read of the input, and
+ * only when some key is revoked.
  */
 export async function verifyAgainst(item: IntakeItem, keys: readonly KeyRow[]): Promise<Verdict> {
   const trusted = (rows: readonly KeyRow[]): TrustedKey[] =>
     rows.map((row) => ({ id: row.id, publicKey: row.publicKey, label: row.label }));
   const verdict = await verify(item.input, trusted(keys.filter((k) => k.trust !== 'revoked')));
   const revoked = keys.filter((k) => k.trust === 'revoked');
-  if (
-    !verdict.ok &&
-    revoked.length > 0 &&
-    verdict.reasons.some((r) => r.code === 'signature.untrusted')
-  ) {
-    const byRevoked = await verify(item.input, trusted(revoked));
-    if (byRevoked.signers.length > 0) {
-      const labels = revoked.filter((k) => byRevoked.signers.includes(k.id)).map((k) => k.label);
-      verdict.reasons = verdict.reasons.map((r) =>
-        r.code === 'signature.untrusted'
-          ? reason('signature.revoked', `Signed by a key you revoked (${labels.join(', ')}).`)
-          : r
-      );
-    }
+  if (revoked.length === 0) return verdict;
+  const byRevoked = await verify(item.input, trusted(revoked));
+  const signedBy = revoked.filter((k) => byRevoked.signers.includes(k.id));
+  if (signedBy.length === 0) return verdict;
+  verdict.signers = [...new Set([...verdict.signers, ...signedBy.map((k) => k.id)])];
+  const labels = signedBy.map((k) => k.label).join(', ');
+  if (!verdict.ok && verdict.reasons.some((r) => r.code === 'signature.untrusted')) {
+    verdict.reasons = verdict.reasons.map((r) =>
+      r.code === 'signature.untrusted'
+        ? reason('signature.revoked', `Signed by a key you revoked (${labels}).`)
+        : r
+    );
+  } else if (verdict.ok) {
+    verdict.notes.push(
+      reason('signature.revoked', `Also signed by a key you revoked (${labels}).`)
+    );
   }
   return verdict;
 }
 
-/** Modules approved before (by a human or by policy): the history rollback and drift rules use. */
-export function approvedHistory(requests: readonly RequestRow[]) {
-  return requests
-    .filter(
-      (r) =>
-        ['approved', 'auto-approved', 'running', 'done'].includes(r.state) && r.name && r.version
-    )
-    .map((r) => ({
-      name: r.name!,
-      version: r.version!,
-      moduleSha256: r.moduleSha256,
-      signer: r.verdict.signers[0] ?? ''
-    }));
+/**
+ * Modules approved before (by a human or by policy, and those that ran since): the history
+ * rollback and drift rules use. The same function the approval re-check and the dry run use.
+ */
+export function approvedHistory(requests: readonly RequestRow[]): ApprovedRecord[] {
+  return coreHistory(requests);
 }
 
 const STATE_OF = {
@@ -86,7 +85,8 @@ export function toRequest(
     size: verdict.module?.size ?? null,
     manifest: verdict.manifest,
     verdict: storedVerdict(verdict),
-    policy: decision
+    policy: decision,
+    ...(verdict.tenant !== undefined ? { tenant: verdict.tenant } : {})
   };
 }
 

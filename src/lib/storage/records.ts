@@ -62,6 +62,8 @@ export interface RequestRow {
   manifest?: Manifest | null;
   /** What the policy in force said (core/policy/evaluate.ts), at intake. */
   policy?: PolicyDecision;
+  /** The tenant a tenant folder or zip named (its folder), whose policy override applies. */
+  tenant?: string;
   /** The human decision, bound to the module and manifest digests and signed by the device key. */
   decision?: RequestDecision;
 }

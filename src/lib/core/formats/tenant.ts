@@ -41,7 +41,13 @@ export const DEFAULT_ZIP_LIMITS: Readonly<Required<ZipLimits>> = {
 };
 
 export type UnzipResult =
-  { ok: true; files: Map<string, Uint8Array> } | { ok: false; reason: Reason };
+  | {
+      ok: true;
+      files: Map<string, Uint8Array>;
+      /** The one top-level folder every entry sat under (removed from `files`), or null. */
+      folder: string | null;
+    }
+  | { ok: false; reason: Reason };
 
 export interface TenantLayout {
   module: Uint8Array;
@@ -227,7 +233,7 @@ export function unzipTenant(zip: Uint8Array, limits: ZipLimits = {}): UnzipResul
     for (const entry of entries) {
       files.set(entry.name, entry.method === 0 ? entry.data.slice() : inflateExactly(entry));
     }
-    return { ok: true, files: stripCommonFolder(files) };
+    return { ok: true, files: stripCommonFolder(files), folder: commonFolder([...files.keys()]) };
   } catch (error) {
     if (error instanceof Refused) return { ok: false, reason: error.reason };
     const detail = error instanceof Error ? error.message : String(error);
@@ -235,15 +241,19 @@ export function unzipTenant(zip: Uint8Array, limits: ZipLimits = {}): UnzipResul
   }
 }
 
-/** Removes a single top-level folder that every file sits under (tenant-x/module.wasm). */
-function stripCommonFolder(files: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
-  const names = [...files.keys()];
+/** The single top-level folder every file sits under (`tenant-x` of tenant-x/module.wasm), or null. */
+export function commonFolder(names: readonly string[]): string | null {
   const first = names[0]?.split('/')[0];
   const shared =
     first !== undefined &&
-    names.length > 0 &&
     names.every((name) => name.includes('/') && name.split('/')[0] === first);
-  if (!shared) return new Map(files);
+  return shared ? first : null;
+}
+
+/** Removes a single top-level folder that every file sits under (tenant-x/module.wasm). */
+function stripCommonFolder(files: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
+  const first = commonFolder([...files.keys()]);
+  if (first === null) return new Map(files);
   return new Map([...files].map(([name, data]) => [name.slice(first.length + 1), data]));
 }
 

@@ -75,6 +75,10 @@ export const MAX_POLICY_CHARS = 1024 * 1024;
 export const MAX_HASHES = 10_000;
 export const MAX_NAME_LENGTH = 128;
 const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A tenant name: 1 to 64 characters from A-Z a-z 0-9 . _ - starting with a letter or digit. */
+export function isTenantName(value: unknown): boolean {
+  return typeof value === 'string' && TENANT_RE.test(value);
+}
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 

@@ -20,7 +20,7 @@ import type { Reason } from '../verdict';
 import type { Verdict } from '../verify';
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '../wasm/capabilities';
 import type { WasmInspection } from '../wasm/inspect';
-import type { Policy } from './document';
+import { isTenantName, type Policy } from './document';
 import {
   evaluatePolicy,
   type ApprovedRecord,
@@ -48,6 +48,8 @@ export interface DryRunRequest {
   policy?: Pick<PolicyDecision, 'outcome' | 'reasons' | 'granted'>;
   /** The verified manifest, when stored (requests taken in before it was kept have none). */
   manifest?: Manifest | null;
+  /** The tenant its folder named at intake, whose override applies (absent: the base policy). */
+  tenant?: string;
 }
 
 export interface DryRunInput {
@@ -119,7 +121,10 @@ export function rebuildInput(
   request: DryRunRequest,
   inspection: WasmInspection | null,
   all: readonly DryRunRequest[]
-): { base: Pick<PolicyInput, 'verdict' | 'inspection' | 'history'>; notes: string[] } {
+): {
+  base: Pick<PolicyInput, 'verdict' | 'inspection' | 'history' | 'tenant'>;
+  notes: string[];
+} {
   const notes: string[] = [];
   const module =
     request.moduleSha256 !== ''
@@ -179,19 +184,35 @@ export function rebuildInput(
     manifest,
     module
   };
-  return { base: { verdict, inspection, history: approvedHistory(all, request.id) }, notes };
+  const base = { verdict, inspection, history: approvedHistory(all, request.id) };
+  // A stored row may come from a restored backup: only a valid tenant name selects an override.
+  const tenant = request.tenant;
+  if (tenant !== undefined && isTenantName(tenant)) return { base: { ...base, tenant }, notes };
+  return { base, notes };
 }
 
-/** Approved modules other than `except` (the history rollback and drift compare against). */
+/**
+ * The request states whose version counts as approved: decided for running (by a human or by
+ * policy) and those that ran since. A rejected, denied or still pending request never counts.
+ */
+export const APPROVED_STATES: readonly string[] = ['approved', 'auto-approved', 'running', 'done'];
+
+/**
+ * Approved modules other than `except` (the history rollback and drift compare against), each
+ * with every key that signed it. The Inbox, the approval re-check and the dry run all use this.
+ */
 export function approvedHistory(
-  requests: readonly DryRunRequest[],
+  requests: readonly Pick<
+    DryRunRequest,
+    'id' | 'state' | 'name' | 'version' | 'moduleSha256' | 'verdict'
+  >[],
   except?: string
 ): ApprovedRecord[] {
   return requests
     .filter(
       (r) =>
         r.id !== except &&
-        (r.state === 'approved' || r.state === 'auto-approved') &&
+        APPROVED_STATES.includes(r.state) &&
         r.name !== null &&
         r.version !== null
     )
@@ -199,6 +220,6 @@ export function approvedHistory(
       name: r.name!,
       version: r.version!,
       moduleSha256: r.moduleSha256,
-      signer: r.verdict.signers[0] ?? ''
+      signers: [...r.verdict.signers]
     }));
 }

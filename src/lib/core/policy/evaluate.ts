@@ -37,7 +37,9 @@ export interface ApprovedRecord {
   name: string;
   version: string;
   moduleSha256: string;
-  signer: string;
+  /** Every key that signed the approved version (not only the first): a co-signer's older
+   * version is a rollback too. Empty for an unsigned or unknown-signer approval. */
+  signers: string[];
 }
 
 export interface PolicyInput {
@@ -47,7 +49,7 @@ export interface PolicyInput {
   signerTrust: Record<string, SignerTrust>;
   /** Name and capability scope by canonical key id; a signer missing here has no restriction. */
   signerScope?: Record<string, SignerScope>;
-  /** Previously approved modules. */
+  /** Previously approved modules (approved or auto-approved, and those that ran since). */
   history: ApprovedRecord[];
   policy: Policy;
   mode: RunMode;
@@ -297,8 +299,11 @@ function evaluate(input: PolicyInput): PolicyDecision {
   // 9. History: rollback, drift, first version.
   if (manifest !== null && name !== null) {
     const same = input.history.filter((h) => h.name === name);
+    // Rollback is per publisher key: any key that signed both the approved version and this one.
     const lower = same.filter(
-      (h) => signers.includes(h.signer) && compareSemver(manifest.version, h.version) === -1
+      (h) =>
+        h.signers.some((id) => signers.includes(id)) &&
+        compareSemver(manifest.version, h.version) === -1
     );
     if (lower.length > 0) {
       const top = lower.map((h) => h.version).sort((a, b) => compareSemver(b, a) ?? 0)[0];
