@@ -130,6 +130,20 @@ const FIXTURES: Record<
     wasi: [...COMMON, ...FILE_CALLS],
     entry: 'command',
     caps: ['args', 'stdin', 'fs-read', 'fs-write']
+  },
+  'fd-renumber': {
+    wasi: [
+      'args_get',
+      'args_sizes_get',
+      'path_open',
+      'fd_renumber',
+      'fd_write',
+      'fd_filestat_set_size',
+      'fd_allocate',
+      'proc_exit'
+    ],
+    entry: 'command',
+    caps: ['args', 'fs-read', 'fs-write']
   }
 };
 
