@@ -228,6 +228,43 @@ describe('runner core: capabilities reach the module only when granted', () => {
   });
 });
 
+describe('runner core: a scratch file renumbered onto a standard descriptor', () => {
+  // Before the fix the host guarded files only on descriptors > 2: each variant below wrote all
+  // 8 MiB and grew its file to 48 MiB (192 times the cap), exiting 0 with fsCapHit false.
+  const limits = { ...grant().limits, fsBytes: 256 * 1024, outputBytes: 64 * 1024 };
+  const ENOSPC = 51;
+
+  it.each([0, 1, 2])('onto fd %i: writes, resizes and allocations stop at fsBytes', async (fd) => {
+    const { end, stdout, stderr } = await run('fd-renumber', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['fd-renumber', String(fd)],
+      limits
+    });
+    // Four 64 KiB chunks fit the cap; the fifth write, the resize and the allocation do not.
+    const line =
+      `fd-renumber: onto fd ${fd}: wrote ${256 * 1024} bytes, write errno ${ENOSPC}, ` +
+      `set_size errno ${ENOSPC}, allocate errno ${ENOSPC}\n`;
+    expect(fd === 2 ? stdout : stderr).toBe(line);
+    expect(end).toMatchObject({ status: 'exited', exitCode: 1, fsCapHit: true });
+    expect(end.files.map((f) => [f.path, f.bytes.length])).toEqual([
+      ['renumbered.bin', 256 * 1024]
+    ]);
+    // The report went to the one standard stream left, through the output cap.
+    expect(end.stdoutBytes + end.stderrBytes).toBe(line.length);
+  });
+
+  it('the standard stream left is still the capped one', async () => {
+    const { end, stdout } = await run('fd-renumber', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['fd-renumber', '2'],
+      limits: { ...limits, outputBytes: 20 }
+    });
+    expect(stdout).toBe('fd-renumber: onto fd');
+    expect(end).toMatchObject({ status: 'output-cap', truncated: true, stdoutBytes: 20 });
+    expect(end.files[0]!.bytes.length).toBe(256 * 1024);
+  });
+});
+
 describe('prepareModule', () => {
   it('refuses bytes that do not hash to the approved digest', async () => {
     const bytes = fixture('hello');

@@ -304,7 +304,9 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
         refusedCalls[name] = (refusedCalls[name] ?? 0) + 1;
         return defs.ERRNO_NOTCAPABLE;
       }
-      if (FILE_OPS.has(name) && a[0]! > 2) {
+      // Guarded by what the descriptor is, not its number: fd_renumber can move a scratch file
+      // onto 0-2 (and stdin onto another number), so "fd > 2" is no test for "a file".
+      if (FILE_OPS.has(name)) {
         const refusedWith = fileGuard(name, a[0]!, a);
         if (refusedWith !== null) return refusedWith;
       }
