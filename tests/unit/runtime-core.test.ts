@@ -23,6 +23,7 @@ function grant(patch: Partial<RunGrant> = {}): RunGrant {
     env: [],
     stdin: new Uint8Array(0),
     files: [],
+    entry: 'command',
     ...patch
   };
 }
@@ -119,9 +120,30 @@ describe('runner core: outcomes', () => {
     expect(end.message).toMatch(/env|evil|LinkError|TypeError/);
   });
 
-  it('a reactor is not a command', async () => {
+  it('a reactor signed as a command is not run: it has no _start', async () => {
     const { end } = await run('reactor');
-    expect(end).toMatchObject({ status: 'trapped', message: expect.stringMatching(/_start/) });
+    expect(end).toMatchObject({
+      status: 'trapped',
+      exitCode: null,
+      message:
+        'The manifest says this module is a command, but it has no _start export: nothing was run.'
+    });
+  });
+
+  it('a reactor signed as a reactor runs _initialize and exits 0', async () => {
+    const { end, stdout } = await run('reactor', { entry: 'reactor' });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, message: null });
+    expect(end.peakMemoryBytes).toBe(65536);
+    expect(stdout).toBe('');
+  });
+
+  it('a module signed as a reactor never has its _start called', async () => {
+    // hello exports _start (which prints) and no _initialize: as a reactor it only instantiates.
+    const asReactor = await run('hello', { entry: 'reactor' });
+    expect(asReactor.end).toMatchObject({ status: 'exited', exitCode: 0, stdoutBytes: 0 });
+    expect(asReactor.stdout).toBe('');
+    const asCommand = await run('hello', { entry: 'command' });
+    expect(asCommand.stdout).toBe('hello from wasm\n');
   });
 
   it('the deadline stops a run at its next WASI call', async () => {

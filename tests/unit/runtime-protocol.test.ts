@@ -110,7 +110,8 @@ describe('the host ends a run whose worker reports files over the cap', () => {
         args: ['liar'],
         env: [],
         stdin: new Uint8Array(0),
-        files: []
+        files: [],
+        entry: 'command'
       }
     };
     const handle = startRun(

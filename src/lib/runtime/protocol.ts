@@ -37,7 +37,14 @@ export interface RunGrant {
   stdin: Uint8Array;
   /** Mounted read-only at `/input`, only with `fs-read`. */
   files: InputFile[];
+  /**
+   * What the signed manifest says the module is: a command runs `_start`, a reactor only
+   * `_initialize`, so what the reviewer read is what runs. Absent (no manifest): a command.
+   */
+  entry?: RunEntry;
 }
+
+export type RunEntry = 'command' | 'reactor';
 
 /** Bytes for the worker to check and compile itself (hashing and compiling 50 MiB takes seconds). */
 export interface PrepareRequest {
@@ -232,6 +239,8 @@ export function readEnd(e: Obj): RunEnd | null {
 /** Checks a grant before it is sent (the page builds it, but from stored data). */
 export function grantProblems(grant: RunGrant): string[] {
   const problems: string[] = [];
+  if (grant.entry !== undefined && grant.entry !== 'command' && grant.entry !== 'reactor')
+    problems.push(`unknown entry ${String(grant.entry)}`);
   for (const c of grant.capabilities)
     if (!CAPABILITY_GROUPS.includes(c)) problems.push(`unknown capability ${String(c)}`);
   for (const n of POLICY_LIMIT_NAMES) {

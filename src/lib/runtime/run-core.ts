@@ -1,6 +1,7 @@
 /**
  * One run, inside its worker: instantiate the (already verified, memory-capped) module against the
- * WASI host, call `_start`, and report how it ended. Synchronous from `_start` to the end: the
+ * WASI host, call its entry (`_start` for a command, `_initialize` for a reactor, as the signed
+ * manifest says), and report how it ended. Synchronous from `_start` to the end: the
  * worker answers nothing else meanwhile, which is why the page's watchdog terminates it rather
  * than asking. DOM-free, so Node's worker_threads run exactly this code in the unit tests.
  */
@@ -50,12 +51,25 @@ export function runModule(start: StartMessage, module: WebAssembly.Module, post:
         message: 'No compiled module was given.'
       });
     }
-    instance = new WebAssembly.Instance(module, host.imports);
-    if (typeof instance.exports._start !== 'function') {
+    // The entry is the signed manifest's, checked before anything of the module runs (a start
+    // section runs at instantiation): a command must export _start; a reactor never has its
+    // _start called, even when it exports one.
+    const reactor = start.grant.entry === 'reactor';
+    const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    if (!reactor && !exported.has('_start')) {
       return finish({
         status: 'trapped',
         exitCode: null,
-        message: 'The module has no _start export: it is not a WASI command.'
+        message:
+          'The manifest says this module is a command, but it has no _start export: nothing was run.'
+      });
+    }
+    instance = new WebAssembly.Instance(module, host.imports);
+    if (!reactor && typeof instance.exports._start !== 'function') {
+      return finish({
+        status: 'trapped',
+        exitCode: null,
+        message: 'The module exports _start, but not as a function: nothing was run.'
       });
     }
     if (!(instance.exports.memory instanceof WebAssembly.Memory)) {
@@ -65,7 +79,7 @@ export function runModule(start: StartMessage, module: WebAssembly.Module, post:
         message: 'The module exports no memory.'
       });
     }
-    const code = host.start(instance);
+    const code = reactor ? host.initialize(instance) : host.start(instance);
     return finish({ status: 'exited', exitCode: code >>> 0, message: null });
   } catch (error) {
     if (error instanceof RunStop)

@@ -55,6 +55,8 @@ export interface WasiHost {
   imports: WebAssembly.Imports;
   /** Runs `_start`; returns the exit code, or throws (trap, RunStop). */
   start(instance: WebAssembly.Instance): number;
+  /** A reactor: runs `_initialize` when exported; returns 0 (or proc_exit's code), or throws. */
+  initialize(instance: WebAssembly.Instance): number;
   /** Sends what is buffered. */
   flush(): void;
   stats(): {
@@ -331,6 +333,16 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
     imports: { wasi_snapshot_preview1: wrapped },
     start(instance) {
       return shim.start(instance as never);
+    },
+    initialize(instance) {
+      try {
+        shim.initialize(instance as never);
+        return 0;
+      } catch (error) {
+        // The shim's initialize, unlike its start, lets proc_exit's exception through.
+        if (error instanceof WASIProcExit) return error.code;
+        throw error;
+      }
     },
     flush: () => budget.flush(),
     stats: () => ({
