@@ -86,12 +86,30 @@ const CASES: Case[] = [
     stdout: `${UNICODE_ARGS.join(' ')}\n`
   },
   {
+    // Signed as a reactor (the CLI takes the entry from the exports): only _initialize runs.
     name: 'm-reactor',
     fixture: 'reactor',
     flags: [],
-    status: 'trapped',
-    exitCode: null,
-    says: 'not a WASI command'
+    status: 'exited',
+    exitCode: 0
+  },
+  {
+    // A command signed as a reactor: what runs is what the manifest says, so _start never does.
+    name: 'm-asreactor',
+    fixture: 'hello',
+    flags: ['--entry', 'reactor'],
+    status: 'exited',
+    exitCode: 0,
+    stdout: ''
+  },
+  {
+    // Its scratch file moved onto fd 1 is still held to fsBytes (every step fails with ENOSPC).
+    name: 'm-renumber',
+    fixture: 'fd-renumber',
+    flags: ['--fs-bytes', '262144'],
+    status: 'exited',
+    exitCode: 1,
+    says: 'fd-renumber: onto fd 1: wrote 262144 bytes, write errno 51, set_size errno 51, allocate errno 51'
   }
 ];
 
@@ -119,7 +137,7 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   const problems = watchForProblems(page);
   const w = cliWorkspace('matrix');
   await pinKey(page, w.text('alice.pub'));
-  await allowFiles(page); // fs-flood needs its scratch directory
+  await allowFiles(page); // fs-flood and fd-renumber need their scratch directory
 
   // Sign every case, plus the one that must never reach the Runs page.
   const files = CASES.map(({ name, fixture, flags }) => {
