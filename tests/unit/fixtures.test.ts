@@ -30,7 +30,8 @@ const COMMANDS = [
   'fs-flood',
   'read-file',
   'hidden-names',
-  'fd-renumber'
+  'fd-renumber',
+  'scratch-escape'
 ] as const;
 const ALL_FIXTURES = [...COMMANDS, 'reactor'] as const;
 type FixtureName = (typeof ALL_FIXTURES)[number];
@@ -422,6 +423,46 @@ describe('wasm fixtures (tests/fixtures/wasm)', () => {
     fs.closeSync(fd);
     expect(head.toString('latin1')).toBe('rrrrrrrr\0\0\0\0\0\0\0\0');
   });
+
+  it('scratch-escape: holds unlinked files, makes directories and links (no caps under node:wasi)', async () => {
+    const usage = await runWasi('scratch-escape');
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stdout.toString()).toBe('scratch-escape: usage: unlink|mkdir|link\n');
+    const none = await runWasi('scratch-escape', { args: ['link'] });
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout.toString()).toBe('scratch-escape: open failed\n');
+
+    const outcomes: Record<string, string> = {
+      unlink: 'scratch-escape: unlink: held 16777216 bytes, errno 0\n',
+      mkdir: 'scratch-escape: mkdir: made 20000, errno 0\n',
+      link: 'scratch-escape: link: made 20000, errno 0\n'
+    };
+    for (const [mode, line] of Object.entries(outcomes)) {
+      const dir = fs.mkdtempSync(path.join(tmpDir, `escape-${mode}-`));
+      const stdoutPath = tmpFile(`scratch-escape-${mode}.stdout`);
+      const stdout = fs.openSync(stdoutPath, 'w');
+      try {
+        const wasi = new WASI({
+          version: 'preview1',
+          args: ['scratch-escape', mode],
+          env: {},
+          preopens: { '/scratch': dir },
+          stdout,
+          returnOnExit: true
+        });
+        const instance = await WebAssembly.instantiate(
+          await compile('scratch-escape'),
+          wasiImports(wasi)
+        );
+        expect(wasi.start(instance), mode).toBe(0);
+      } finally {
+        fs.closeSync(stdout);
+      }
+      expect(fs.readFileSync(stdoutPath, 'utf8')).toBe(line);
+      // What stays in the directory: `p`, plus the 20,000 directories or links.
+      expect(fs.readdirSync(dir).length, mode).toBe(mode === 'unlink' ? 1 : 20_001);
+    }
+  }, 60_000);
 
   it('hidden-names: export names carry U+202E and U+200B, and it runs to a clean exit', async () => {
     const mod = await compile('hidden-names');

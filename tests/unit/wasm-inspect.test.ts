@@ -144,6 +144,20 @@ const FIXTURES: Record<
     ],
     entry: 'command',
     caps: ['args', 'fs-read', 'fs-write']
+  },
+  'scratch-escape': {
+    wasi: [
+      'args_get',
+      'args_sizes_get',
+      'path_open',
+      'path_unlink_file',
+      'path_create_directory',
+      'path_link',
+      'fd_write',
+      'proc_exit'
+    ],
+    entry: 'command',
+    caps: ['args', 'fs-read', 'fs-write']
   }
 };
 
