@@ -10,6 +10,7 @@ import { runModule } from '../../src/lib/runtime/run-core';
 import { prepareModule } from '../../src/lib/runtime/prepare';
 import type { RunEnd, RunGrant, WorkerMessage } from '../../src/lib/runtime/protocol';
 import type { CapabilityGroup } from '../../src/lib/core/wasm/capabilities';
+import { MAX_SCRATCH_ENTRIES } from '../../src/lib/runtime/limits';
 
 const fixture = (name: string) =>
   new Uint8Array(readFileSync(new URL(`../fixtures/wasm/${name}.wasm`, import.meta.url)));
@@ -284,6 +285,33 @@ describe('runner core: a scratch file renumbered onto a standard descriptor', ()
     expect(stdout).toBe('fd-renumber: onto fd');
     expect(end).toMatchObject({ status: 'output-cap', truncated: true, stdoutBytes: 20 });
     expect(end.files[0]!.bytes.length).toBe(256 * 1024);
+  });
+});
+
+describe('runner core: scratch bytes and entries that are in no listing', () => {
+  // Before the fix: unlink held 16 MiB under a 256 KiB cap (the byte count walked the tree
+  // only), mkdir and link made 20,000 entries (only path_open's create was counted).
+  const limits = { ...grant().limits, fsBytes: 256 * 1024 };
+  const ENOSPC = 51;
+  const escape = (mode: string) =>
+    run('scratch-escape', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['scratch-escape', mode],
+      limits
+    });
+
+  it('files unlinked while open still count against fsBytes', async () => {
+    const { end, stdout } = await escape('unlink');
+    expect(stdout).toBe(`scratch-escape: unlink: held ${256 * 1024} bytes, errno ${ENOSPC}\n`);
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, fsCapHit: true });
+  });
+
+  it.each(['mkdir', 'link'])('%s stops at the entry limit', async (mode) => {
+    const { end, stdout } = await escape(mode);
+    // `p` is the first entry: 9,999 more fit.
+    expect(stdout).toBe(`scratch-escape: ${mode}: made 9999, errno ${ENOSPC}\n`);
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, fsCapHit: true });
+    expect(end.files.length).toBe(mode === 'link' ? MAX_SCRATCH_ENTRIES : 1);
   });
 });
 

@@ -250,7 +250,19 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
     return defs.ERRNO_SUCCESS;
   }) as never;
 
-  const scratchUsed = () => (scratch ? treeBytes(scratch.dir) : 0);
+  /**
+   * Bytes the scratch directory holds: every file in its tree, and every writable file still open
+   * (a file unlinked while open is in no directory but keeps its bytes until closed). Each file
+   * once, however many names link to it.
+   */
+  const scratchUsed = () => {
+    const held = new Set<File>();
+    if (scratch) collectFiles(scratch.dir, held);
+    for (const fd of shim.fds) if (fd instanceof OpenFile && !fd.file.readonly) held.add(fd.file);
+    let total = 0;
+    for (const file of held) total += file.data.byteLength;
+    return total;
+  };
   /** Growth a write of `len` bytes at the file's position would cause. */
   const growth = (file: OpenFile, end: bigint) =>
     Number(end > file.file.size ? end - file.file.size : 0n);
@@ -312,9 +324,14 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
         const refusedWith = fileGuard(name, a[0]!, a);
         if (refusedWith !== null) return refusedWith;
       }
-      if (name === 'path_open' && scratch && countEntries(scratch.dir) >= MAX_SCRATCH_ENTRIES) {
-        const oflags = a[4]!;
-        if (oflags & defs.OFLAGS_CREAT) return defs.ERRNO_NOSPC;
+      // Every call that can add a name counts against the entry cap, not only a create.
+      const adds =
+        name === 'path_create_directory' ||
+        name === 'path_link' ||
+        (name === 'path_open' && (a[4]! & defs.OFLAGS_CREAT) !== 0);
+      if (adds && scratch && countEntries(scratch.dir) >= MAX_SCRATCH_ENTRIES) {
+        fsCapHit = true;
+        return defs.ERRNO_NOSPC;
       }
       const out = name === 'fd_write' ? shim.fds[a[0]!] : undefined;
       if (out instanceof CappedOutput) return out.writeIovecs(memory(), a[1]!, a[2]!, a[3]!);
@@ -360,13 +377,11 @@ function timeout(): RunStop {
   return new RunStop('timeout', 'The run passed its deadline.');
 }
 
-function treeBytes(dir: Directory): number {
-  let total = 0;
+function collectFiles(dir: Directory, into: Set<File>): void {
   for (const entry of dir.contents.values()) {
-    if (entry instanceof File) total += entry.data.byteLength;
-    else if (entry instanceof Directory) total += treeBytes(entry);
+    if (entry instanceof File) into.add(entry);
+    else if (entry instanceof Directory) collectFiles(entry, into);
   }
-  return total;
 }
 
 function countEntries(dir: Directory): number {
