@@ -110,6 +110,15 @@ const CASES: Case[] = [
     status: 'exited',
     exitCode: 1,
     says: 'fd-renumber: onto fd 1: wrote 262144 bytes, write errno 51, set_size errno 51, allocate errno 51'
+  },
+  {
+    // Files unlinked while open still count against fsBytes.
+    name: 'm-heldopen',
+    fixture: 'scratch-escape',
+    flags: ['--fs-bytes', '262144', '--arg', 'unlink'],
+    status: 'exited',
+    exitCode: 0,
+    stdout: 'scratch-escape: unlink: held 262144 bytes, errno 51\n'
   }
 ];
 
@@ -137,7 +146,7 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   const problems = watchForProblems(page);
   const w = cliWorkspace('matrix');
   await pinKey(page, w.text('alice.pub'));
-  await allowFiles(page); // fs-flood and fd-renumber need their scratch directory
+  await allowFiles(page); // fs-flood, fd-renumber, scratch-escape need /scratch
 
   // Sign every case, plus the one that must never reach the Runs page.
   const files = CASES.map(({ name, fixture, flags }) => {
@@ -179,6 +188,31 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   const rejected = page.getByTestId('request').filter({ hasText: 'm-foreign' });
   await expect(rejected).toHaveAttribute('data-state', 'rejected');
   await expect(rejected).toContainText('foreign-imports');
+
+  // The command signed as a reactor is flagged on Review before anyone approves it.
+  await page
+    .getByTestId('request')
+    .filter({ hasText: 'm-asreactor' })
+    .getByTestId('request-review')
+    .click();
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
+  const mismatch = page.locator('[data-testid="review-flag"][data-flag="entry-mismatch"]');
+  await expect(mismatch).toHaveAttribute('data-severity', 'review');
+  await expect(mismatch).toContainText("The manifest's entry does not match the module's exports");
+  await expect(mismatch).toContainText('its _start never runs');
+  // The real reactor (exports _initialize) is not; the signer-review flag shows the list is there.
+  await gotoReady(page, '/inbox');
+  await page
+    .getByTestId('request')
+    .filter({ hasText: 'm-reactor' })
+    .getByTestId('request-review')
+    .click();
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
+  await expect(page.locator('[data-testid="review-flag"][data-flag="signer-review"]')).toHaveCount(
+    1
+  );
+  await expect(mismatch).toHaveCount(0);
+  await gotoReady(page, '/inbox');
   for (const { name } of CASES) {
     const request = page.getByTestId('request').filter({ hasText: name });
     await expect(request).toHaveAttribute('data-state', 'pending');
