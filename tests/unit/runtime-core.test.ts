@@ -29,8 +29,8 @@ function grant(patch: Partial<RunGrant> = {}): RunGrant {
   };
 }
 
-async function run(name: string, patch: Partial<RunGrant> = {}) {
-  const bytes = fixture(name);
+async function run(name: string | Uint8Array, patch: Partial<RunGrant> = {}) {
+  const bytes = typeof name === 'string' ? fixture(name) : name;
   const g = grant(patch);
   const prepared = await prepareModule(bytes, sha(bytes), g.limits.memoryMiB);
   if (!prepared.ok) throw new Error(prepared.message);
@@ -136,6 +136,22 @@ describe('runner core: outcomes', () => {
     expect(end).toMatchObject({ status: 'exited', exitCode: 0, message: null });
     expect(end.peakMemoryBytes).toBe(65536);
     expect(stdout).toBe('');
+  });
+
+  it('an entry exported as something other than a function is refused before instantiating', async () => {
+    // (module (memory (export "memory") 1) (global (export "_initialize") i32 (i32.const 0)))
+    const ascii = (t: string) => [...t].map((c) => c.charCodeAt(0));
+    const bytes = new Uint8Array([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[5, 3, 1, 0, 1],
+      ...[6, 6, 1, 0x7f, 0, 0x41, 0, 0x0b],
+      ...[7, 24, 2, 6, ...ascii('memory'), 2, 0, 11, ...ascii('_initialize'), 3, 0]
+    ]);
+    const { end } = await run(bytes, { entry: 'reactor' });
+    expect(end).toMatchObject({
+      status: 'trapped',
+      message: 'The module exports _initialize, but not as a function: nothing was run.'
+    });
   });
 
   it('a module signed as a reactor never has its _start called', async () => {

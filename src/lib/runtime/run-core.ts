@@ -55,23 +55,16 @@ export function runModule(start: StartMessage, module: WebAssembly.Module, post:
     // section runs at instantiation): a command must export _start; a reactor never has its
     // _start called, even when it exports one.
     const reactor = start.grant.entry === 'reactor';
-    const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-    if (!reactor && !exported.has('_start')) {
-      return finish({
-        status: 'trapped',
-        exitCode: null,
-        message:
-          'The manifest says this module is a command, but it has no _start export: nothing was run.'
-      });
-    }
+    const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+    const refuse = (message: string) => finish({ status: 'trapped', exitCode: null, message });
+    if (!reactor && !kinds.has('_start'))
+      return refuse(
+        'The manifest says this module is a command, but it has no _start export: nothing was run.'
+      );
+    const entryName = reactor ? '_initialize' : '_start';
+    if (kinds.has(entryName) && kinds.get(entryName) !== 'function')
+      return refuse(`The module exports ${entryName}, but not as a function: nothing was run.`);
     instance = new WebAssembly.Instance(module, host.imports);
-    if (!reactor && typeof instance.exports._start !== 'function') {
-      return finish({
-        status: 'trapped',
-        exitCode: null,
-        message: 'The module exports _start, but not as a function: nothing was run.'
-      });
-    }
     if (!(instance.exports.memory instanceof WebAssembly.Memory)) {
       return finish({
         status: 'trapped',
