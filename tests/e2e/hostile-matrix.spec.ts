@@ -86,12 +86,39 @@ const CASES: Case[] = [
     stdout: `${UNICODE_ARGS.join(' ')}\n`
   },
   {
+    // Signed as a reactor (the CLI takes the entry from the exports): only _initialize runs.
     name: 'm-reactor',
     fixture: 'reactor',
     flags: [],
-    status: 'trapped',
-    exitCode: null,
-    says: 'not a WASI command'
+    status: 'exited',
+    exitCode: 0
+  },
+  {
+    // A command signed as a reactor: what runs is what the manifest says, so _start never does.
+    name: 'm-asreactor',
+    fixture: 'hello',
+    flags: ['--entry', 'reactor'],
+    status: 'exited',
+    exitCode: 0,
+    stdout: ''
+  },
+  {
+    // Its scratch file moved onto fd 1 is still held to fsBytes (every step fails with ENOSPC).
+    name: 'm-renumber',
+    fixture: 'fd-renumber',
+    flags: ['--fs-bytes', '262144'],
+    status: 'exited',
+    exitCode: 1,
+    says: 'fd-renumber: onto fd 1: wrote 262144 bytes, write errno 51, set_size errno 51, allocate errno 51'
+  },
+  {
+    // Files unlinked while open still count against fsBytes.
+    name: 'm-heldopen',
+    fixture: 'scratch-escape',
+    flags: ['--fs-bytes', '262144', '--arg', 'unlink'],
+    status: 'exited',
+    exitCode: 0,
+    stdout: 'scratch-escape: unlink: held 262144 bytes, errno 51\n'
   }
 ];
 
@@ -119,7 +146,7 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   const problems = watchForProblems(page);
   const w = cliWorkspace('matrix');
   await pinKey(page, w.text('alice.pub'));
-  await allowFiles(page); // fs-flood needs its scratch directory
+  await allowFiles(page); // fs-flood, fd-renumber, scratch-escape need /scratch
 
   // Sign every case, plus the one that must never reach the Runs page.
   const files = CASES.map(({ name, fixture, flags }) => {
@@ -161,6 +188,31 @@ test('every hostile fixture ends as expected, is audited, the page stays free, w
   const rejected = page.getByTestId('request').filter({ hasText: 'm-foreign' });
   await expect(rejected).toHaveAttribute('data-state', 'rejected');
   await expect(rejected).toContainText('foreign-imports');
+
+  // The command signed as a reactor is flagged on Review before anyone approves it.
+  await page
+    .getByTestId('request')
+    .filter({ hasText: 'm-asreactor' })
+    .getByTestId('request-review')
+    .click();
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
+  const mismatch = page.locator('[data-testid="review-flag"][data-flag="entry-mismatch"]');
+  await expect(mismatch).toHaveAttribute('data-severity', 'review');
+  await expect(mismatch).toContainText("The manifest's entry does not match the module's exports");
+  await expect(mismatch).toContainText('its _start never runs');
+  // The real reactor (exports _initialize) is not; the signer-review flag shows the list is there.
+  await gotoReady(page, '/inbox');
+  await page
+    .getByTestId('request')
+    .filter({ hasText: 'm-reactor' })
+    .getByTestId('request-review')
+    .click();
+  await expect(page.getByTestId('review')).toHaveAttribute('data-state', 'ready');
+  await expect(page.locator('[data-testid="review-flag"][data-flag="signer-review"]')).toHaveCount(
+    1
+  );
+  await expect(mismatch).toHaveCount(0);
+  await gotoReady(page, '/inbox');
   for (const { name } of CASES) {
     const request = page.getByTestId('request').filter({ hasText: name });
     await expect(request).toHaveAttribute('data-state', 'pending');

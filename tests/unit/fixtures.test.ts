@@ -29,7 +29,9 @@ const COMMANDS = [
   'exit-code',
   'fs-flood',
   'read-file',
-  'hidden-names'
+  'hidden-names',
+  'fd-renumber',
+  'scratch-escape'
 ] as const;
 const ALL_FIXTURES = [...COMMANDS, 'reactor'] as const;
 type FixtureName = (typeof ALL_FIXTURES)[number];
@@ -378,6 +380,89 @@ describe('wasm fixtures (tests/fixtures/wasm)', () => {
     expect(err).toBeInstanceOf(RangeError);
     expect((err as Error).message).toMatch(/Maximum call stack size exceeded/);
   });
+
+  it('fd-renumber: moves a created file onto fd 1 and grows it (no cap under node:wasi)', async () => {
+    // Without a preopen nothing opens.
+    const none = await runWasi('fd-renumber');
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr.toString()).toBe('fd-renumber: open failed\n');
+
+    const dir = fs.mkdtempSync(path.join(tmpDir, 'renumber-'));
+    const stderrPath = tmpFile('fd-renumber.stderr');
+    const stderr = fs.openSync(stderrPath, 'w');
+    // fd 1 is replaced by the file (its host descriptor is closed by the renumber): not ours.
+    const stdout = fs.openSync(tmpFile('fd-renumber.stdout'), 'w');
+    try {
+      const wasi = new WASI({
+        version: 'preview1',
+        args: ['fd-renumber'],
+        env: {},
+        preopens: { '/scratch': dir },
+        stdin: stderr,
+        stdout,
+        stderr,
+        returnOnExit: true
+      });
+      const instance = await WebAssembly.instantiate(
+        await compile('fd-renumber'),
+        wasiImports(wasi)
+      );
+      expect(wasi.start(instance)).toBe(0);
+    } finally {
+      fs.closeSync(stderr);
+    }
+    expect(fs.readFileSync(stderrPath, 'utf8')).toBe(
+      'fd-renumber: onto fd 1: wrote 8388608 bytes, write errno 0, set_size errno 0, allocate errno 0\n'
+    );
+    // 8 MiB of 'r' written, then resized to 32 MiB and allocated to 48 MiB.
+    const file = path.join(dir, 'renumbered.bin');
+    expect(fs.statSync(file).size).toBe(48 * 1024 * 1024);
+    const head = Buffer.alloc(16);
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, head, 0, 16, 8 * 1024 * 1024 - 8);
+    fs.closeSync(fd);
+    expect(head.toString('latin1')).toBe('rrrrrrrr\0\0\0\0\0\0\0\0');
+  });
+
+  it('scratch-escape: holds unlinked files, makes directories and links (no caps under node:wasi)', async () => {
+    const usage = await runWasi('scratch-escape');
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stdout.toString()).toBe('scratch-escape: usage: unlink|mkdir|link\n');
+    const none = await runWasi('scratch-escape', { args: ['link'] });
+    expect(none.exitCode).toBe(2);
+    expect(none.stdout.toString()).toBe('scratch-escape: open failed\n');
+
+    const outcomes: Record<string, string> = {
+      unlink: 'scratch-escape: unlink: held 16777216 bytes, errno 0\n',
+      mkdir: 'scratch-escape: mkdir: made 20000, errno 0\n',
+      link: 'scratch-escape: link: made 20000, errno 0\n'
+    };
+    for (const [mode, line] of Object.entries(outcomes)) {
+      const dir = fs.mkdtempSync(path.join(tmpDir, `escape-${mode}-`));
+      const stdoutPath = tmpFile(`scratch-escape-${mode}.stdout`);
+      const stdout = fs.openSync(stdoutPath, 'w');
+      try {
+        const wasi = new WASI({
+          version: 'preview1',
+          args: ['scratch-escape', mode],
+          env: {},
+          preopens: { '/scratch': dir },
+          stdout,
+          returnOnExit: true
+        });
+        const instance = await WebAssembly.instantiate(
+          await compile('scratch-escape'),
+          wasiImports(wasi)
+        );
+        expect(wasi.start(instance), mode).toBe(0);
+      } finally {
+        fs.closeSync(stdout);
+      }
+      expect(fs.readFileSync(stdoutPath, 'utf8')).toBe(line);
+      // What stays in the directory: `p`, plus the 20,000 directories or links.
+      expect(fs.readdirSync(dir).length, mode).toBe(mode === 'unlink' ? 1 : 20_001);
+    }
+  }, 60_000);
 
   it('hidden-names: export names carry U+202E and U+200B, and it runs to a clean exit', async () => {
     const mod = await compile('hidden-names');

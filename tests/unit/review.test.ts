@@ -265,6 +265,30 @@ describe('buildReview', () => {
     expect(buildReview(input({ current: many })).flags[0]?.message).toContain('and 2 more');
   });
 
+  it('flags an entry the exports disagree with (entry-mismatch), and nothing when they agree', () => {
+    const flagOf = (entry: 'command' | 'reactor', file: string) =>
+      buildReview(
+        input({ current: side({ manifest: manifest({ entry }), inspection: fixture(file) }) })
+      ).flags.find((f) => f.flag === 'entry-mismatch');
+    expect(flagOf('command', 'hello.wasm')).toBeUndefined();
+    expect(flagOf('reactor', 'reactor.wasm')).toBeUndefined();
+    // A "reactor" that is a command: signed as a library, its _start would never run.
+    expect(flagOf('reactor', 'hello.wasm')).toEqual({
+      flag: 'entry-mismatch',
+      severity: 'review',
+      message:
+        'The manifest says reactor, but the module exports _start and no _initialize: it is built as a command. As a reactor only _initialize is called, so its _start never runs.'
+    });
+    expect(flagOf('command', 'reactor.wasm')).toMatchObject({
+      severity: 'review',
+      message:
+        'The manifest says command, but the module exports no _start (it exports _initialize: a reactor): it will not run.'
+    });
+    // Without a manifest (or an inspection) there is nothing to compare.
+    const bare = side({ manifest: null, inspection: fixture('reactor.wasm') });
+    expect(buildReview(input({ current: bare })).flags).toEqual([]);
+  });
+
   it('puts drift and rollback first among the flags and leaves info out', () => {
     const reasons: PolicyReason[] = [
       { rule: 'signerTrust', code: 'policy.signer-review', message: 'r', severity: 'review' },

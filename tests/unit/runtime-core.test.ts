@@ -10,6 +10,7 @@ import { runModule } from '../../src/lib/runtime/run-core';
 import { prepareModule } from '../../src/lib/runtime/prepare';
 import type { RunEnd, RunGrant, WorkerMessage } from '../../src/lib/runtime/protocol';
 import type { CapabilityGroup } from '../../src/lib/core/wasm/capabilities';
+import { MAX_SCRATCH_ENTRIES } from '../../src/lib/runtime/limits';
 
 const fixture = (name: string) =>
   new Uint8Array(readFileSync(new URL(`../fixtures/wasm/${name}.wasm`, import.meta.url)));
@@ -23,12 +24,13 @@ function grant(patch: Partial<RunGrant> = {}): RunGrant {
     env: [],
     stdin: new Uint8Array(0),
     files: [],
+    entry: 'command',
     ...patch
   };
 }
 
-async function run(name: string, patch: Partial<RunGrant> = {}) {
-  const bytes = fixture(name);
+async function run(name: string | Uint8Array, patch: Partial<RunGrant> = {}) {
+  const bytes = typeof name === 'string' ? fixture(name) : name;
   const g = grant(patch);
   const prepared = await prepareModule(bytes, sha(bytes), g.limits.memoryMiB);
   if (!prepared.ok) throw new Error(prepared.message);
@@ -119,9 +121,46 @@ describe('runner core: outcomes', () => {
     expect(end.message).toMatch(/env|evil|LinkError|TypeError/);
   });
 
-  it('a reactor is not a command', async () => {
+  it('a reactor signed as a command is not run: it has no _start', async () => {
     const { end } = await run('reactor');
-    expect(end).toMatchObject({ status: 'trapped', message: expect.stringMatching(/_start/) });
+    expect(end).toMatchObject({
+      status: 'trapped',
+      exitCode: null,
+      message:
+        'The manifest says this module is a command, but it has no _start export: nothing was run.'
+    });
+  });
+
+  it('a reactor signed as a reactor runs _initialize and exits 0', async () => {
+    const { end, stdout } = await run('reactor', { entry: 'reactor' });
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, message: null });
+    expect(end.peakMemoryBytes).toBe(65536);
+    expect(stdout).toBe('');
+  });
+
+  it('an entry exported as something other than a function is refused before instantiating', async () => {
+    // (module (memory (export "memory") 1) (global (export "_initialize") i32 (i32.const 0)))
+    const ascii = (t: string) => [...t].map((c) => c.charCodeAt(0));
+    const bytes = new Uint8Array([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[5, 3, 1, 0, 1],
+      ...[6, 6, 1, 0x7f, 0, 0x41, 0, 0x0b],
+      ...[7, 24, 2, 6, ...ascii('memory'), 2, 0, 11, ...ascii('_initialize'), 3, 0]
+    ]);
+    const { end } = await run(bytes, { entry: 'reactor' });
+    expect(end).toMatchObject({
+      status: 'trapped',
+      message: 'The module exports _initialize, but not as a function: nothing was run.'
+    });
+  });
+
+  it('a module signed as a reactor never has its _start called', async () => {
+    // hello exports _start (which prints) and no _initialize: as a reactor it only instantiates.
+    const asReactor = await run('hello', { entry: 'reactor' });
+    expect(asReactor.end).toMatchObject({ status: 'exited', exitCode: 0, stdoutBytes: 0 });
+    expect(asReactor.stdout).toBe('');
+    const asCommand = await run('hello', { entry: 'command' });
+    expect(asCommand.stdout).toBe('hello from wasm\n');
   });
 
   it('the deadline stops a run at its next WASI call', async () => {
@@ -225,6 +264,70 @@ describe('runner core: capabilities reach the module only when granted', () => {
     });
     expect(end).toMatchObject({ status: 'exited', exitCode: 1 });
     expect(stderr).toMatch(/fs-flood: open:/);
+  });
+});
+
+describe('runner core: a scratch file renumbered onto a standard descriptor', () => {
+  // Before the fix the host guarded files only on descriptors > 2: each variant below wrote all
+  // 8 MiB and grew its file to 48 MiB (192 times the cap), exiting 0 with fsCapHit false.
+  const limits = { ...grant().limits, fsBytes: 256 * 1024, outputBytes: 64 * 1024 };
+  const ENOSPC = 51;
+
+  it.each([0, 1, 2])('onto fd %i: writes, resizes and allocations stop at fsBytes', async (fd) => {
+    const { end, stdout, stderr } = await run('fd-renumber', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['fd-renumber', String(fd)],
+      limits
+    });
+    // Four 64 KiB chunks fit the cap; the fifth write, the resize and the allocation do not.
+    const line =
+      `fd-renumber: onto fd ${fd}: wrote ${256 * 1024} bytes, write errno ${ENOSPC}, ` +
+      `set_size errno ${ENOSPC}, allocate errno ${ENOSPC}\n`;
+    expect(fd === 2 ? stdout : stderr).toBe(line);
+    expect(end).toMatchObject({ status: 'exited', exitCode: 1, fsCapHit: true });
+    expect(end.files.map((f) => [f.path, f.bytes.length])).toEqual([
+      ['renumbered.bin', 256 * 1024]
+    ]);
+    // The report went to the one standard stream left, through the output cap.
+    expect(end.stdoutBytes + end.stderrBytes).toBe(line.length);
+  });
+
+  it('the standard stream left is still the capped one', async () => {
+    const { end, stdout } = await run('fd-renumber', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['fd-renumber', '2'],
+      limits: { ...limits, outputBytes: 20 }
+    });
+    expect(stdout).toBe('fd-renumber: onto fd');
+    expect(end).toMatchObject({ status: 'output-cap', truncated: true, stdoutBytes: 20 });
+    expect(end.files[0]!.bytes.length).toBe(256 * 1024);
+  });
+});
+
+describe('runner core: scratch bytes and entries that are in no listing', () => {
+  // Before the fix: unlink held 16 MiB under a 256 KiB cap (the byte count walked the tree
+  // only), mkdir and link made 20,000 entries (only path_open's create was counted).
+  const limits = { ...grant().limits, fsBytes: 256 * 1024 };
+  const ENOSPC = 51;
+  const escape = (mode: string) =>
+    run('scratch-escape', {
+      capabilities: caps('args', 'fs-write'),
+      args: ['scratch-escape', mode],
+      limits
+    });
+
+  it('files unlinked while open still count against fsBytes', async () => {
+    const { end, stdout } = await escape('unlink');
+    expect(stdout).toBe(`scratch-escape: unlink: held ${256 * 1024} bytes, errno ${ENOSPC}\n`);
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, fsCapHit: true });
+  });
+
+  it.each(['mkdir', 'link'])('%s stops at the entry limit', async (mode) => {
+    const { end, stdout } = await escape(mode);
+    // `p` is the first entry: 9,999 more fit.
+    expect(stdout).toBe(`scratch-escape: ${mode}: made 9999, errno ${ENOSPC}\n`);
+    expect(end).toMatchObject({ status: 'exited', exitCode: 0, fsCapHit: true });
+    expect(end.files.length).toBe(mode === 'link' ? MAX_SCRATCH_ENTRIES : 1);
   });
 });
 

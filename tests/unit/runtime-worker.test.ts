@@ -54,7 +54,8 @@ async function start(
     args,
     env: [],
     stdin: new Uint8Array(0),
-    files: []
+    files: [],
+    entry: 'command'
   };
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   let module: WebAssembly.Module | null = null;
@@ -136,7 +137,8 @@ describe('runner host over worker_threads', () => {
           args: ['hello'],
           env: [],
           stdin: new Uint8Array(0),
-          files: []
+          files: [],
+          entry: 'command'
         }
       },
       { onOutput: () => {} }

@@ -130,6 +130,34 @@ const FIXTURES: Record<
     wasi: [...COMMON, ...FILE_CALLS],
     entry: 'command',
     caps: ['args', 'stdin', 'fs-read', 'fs-write']
+  },
+  'fd-renumber': {
+    wasi: [
+      'args_get',
+      'args_sizes_get',
+      'path_open',
+      'fd_renumber',
+      'fd_write',
+      'fd_filestat_set_size',
+      'fd_allocate',
+      'proc_exit'
+    ],
+    entry: 'command',
+    caps: ['args', 'fs-read', 'fs-write']
+  },
+  'scratch-escape': {
+    wasi: [
+      'args_get',
+      'args_sizes_get',
+      'path_open',
+      'path_unlink_file',
+      'path_create_directory',
+      'path_link',
+      'fd_write',
+      'proc_exit'
+    ],
+    entry: 'command',
+    caps: ['args', 'fs-read', 'fs-write']
   }
 };
 

@@ -155,6 +155,7 @@ export function buildReview(input: ReviewInput): ReviewModel {
       message: r.message
     }))
     .concat(hiddenTextFlag(current))
+    .concat(entryMismatchFlag(current))
     .sort((a, b) => rank(a.flag) - rank(b.flag));
   return {
     signers: input.signers.map((s) => ({ ...s })),
@@ -235,6 +236,26 @@ function hiddenTextFlag(side: ReviewSide): ReviewFlag[] {
       message: `Hidden characters in ${places.join(', ')}: ${listed.slice(0, 4).join(', ')}${more}. Each is shown below as a red marker; such characters make text look like other text.`
     }
   ];
+}
+
+/**
+ * The manifest's entry decides what runs (a command's `_start`, a reactor's `_initialize` only);
+ * when the module's exports disagree, what the reviewer reads is not what the module looks built
+ * to do: a "reactor" that is really a command (its `_start` never runs), or a command that cannot
+ * start.
+ */
+function entryMismatchFlag(side: ReviewSide): ReviewFlag[] {
+  const entry = side.manifest?.entry;
+  const exports = side.inspection?.exports;
+  if (!entry || !exports) return [];
+  const has = (name: string) => exports.some((e) => e.name === name && e.kind === 'func');
+  let message: string | null = null;
+  if (entry === 'reactor' && has('_start') && !has('_initialize'))
+    message =
+      'The manifest says reactor, but the module exports _start and no _initialize: it is built as a command. As a reactor only _initialize is called, so its _start never runs.';
+  else if (entry === 'command' && !has('_start'))
+    message = `The manifest says command, but the module exports no _start${has('_initialize') ? ' (it exports _initialize: a reactor)' : ''}: it will not run.`;
+  return message ? [{ flag: 'entry-mismatch', severity: 'review', message }] : [];
 }
 
 function rank(flag: string): number {

@@ -54,6 +54,7 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
   // The run's clock starts when the module is ready: hashing and compiling are the page's work.
   let deadline = Number.POSITIVE_INFINITY;
   const maxOutput = start.grant.limits.outputBytes;
+  const caps = { outputBytes: maxOutput, fsBytes: start.grant.limits.fsBytes };
   let received = 0;
   let prepared: PreparedModule | null = null;
   let settle: (result: RunResult) => void = () => {};
@@ -106,7 +107,7 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
 
   worker.onMessage((data) => {
     if (ended) return;
-    const message = readWorkerMessage(data, maxOutput);
+    const message = readWorkerMessage(data, caps);
     if (message === null) {
       finish(
         'trapped',
@@ -144,6 +145,11 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
         return;
       }
       options.onOutput(message.stream, message.bytes);
+      return;
+    }
+    if (message.type === 'end-over-cap') {
+      // Nothing of this end is kept (end = null): its files are not stored, only the reason.
+      finish('killed', null, message.message);
       return;
     }
     finish(message.end.status, message.end, message.end.message);

@@ -5,7 +5,7 @@
  */
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '$lib/core/wasm/capabilities';
 import { POLICY_LIMIT_NAMES } from '$lib/core/policy/document';
-import type { RunLimits } from './limits';
+import { MAX_SCRATCH_ENTRIES, type RunLimits } from './limits';
 
 export type { RunStatus } from '$lib/core/run-status';
 
@@ -37,7 +37,14 @@ export interface RunGrant {
   stdin: Uint8Array;
   /** Mounted read-only at `/input`, only with `fs-read`. */
   files: InputFile[];
+  /**
+   * What the signed manifest says the module is: a command runs `_start`, a reactor only
+   * `_initialize`, so what the reviewer read is what runs. Absent (no manifest): a command.
+   */
+  entry?: RunEntry;
 }
+
+export type RunEntry = 'command' | 'reactor';
 
 /** Bytes for the worker to check and compile itself (hashing and compiling 50 MiB takes seconds). */
 export interface PrepareRequest {
@@ -87,6 +94,16 @@ export type WorkerMessage =
   | { type: 'output'; stream: 'stdout' | 'stderr'; bytes: Uint8Array }
   | { type: 'end'; end: RunEnd };
 
+/**
+ * What the page makes of a message: a well-formed one, or an `end` that is well-formed but
+ * reports more than the grant allows (the worker's own caps failed, or it lies): the page ends
+ * the run with `message` and keeps nothing the end reported.
+ */
+export type ReadMessage = WorkerMessage | { type: 'end-over-cap'; message: string };
+
+/** The grant's caps an `end` is checked against. */
+export type EndCaps = Pick<RunLimits, 'outputBytes' | 'fsBytes'>;
+
 /** What the worker compiled: for the page's cache, so later runs skip hashing and compiling. */
 export interface PreparedModule {
   module: WebAssembly.Module;
@@ -108,14 +125,14 @@ const exactKeys = (o: Obj, keys: readonly string[]) =>
 
 /**
  * Checks a message from a worker; null when it is anything but a well-formed output batch within
- * `maxOutput` bytes or a well-formed end. The page treats null as a misbehaving worker.
+ * the output cap or a well-formed end. The page treats null as a misbehaving worker.
  */
-export function readWorkerMessage(data: unknown, maxOutput: number): WorkerMessage | null {
+export function readWorkerMessage(data: unknown, caps: EndCaps): ReadMessage | null {
   if (!isObj(data)) return null;
   if (data.type === 'output') {
     if (!exactKeys(data, ['type', 'stream', 'bytes'])) return null;
     if (data.stream !== 'stdout' && data.stream !== 'stderr') return null;
-    if (!(data.bytes instanceof Uint8Array) || data.bytes.length > maxOutput) return null;
+    if (!(data.bytes instanceof Uint8Array) || data.bytes.length > caps.outputBytes) return null;
     return { type: 'output', stream: data.stream, bytes: data.bytes };
   }
   if (data.type === 'prepared') {
@@ -148,7 +165,9 @@ export function readWorkerMessage(data: unknown, maxOutput: number): WorkerMessa
   if (data.type === 'end') {
     if (!exactKeys(data, ['type', 'end']) || !isObj(data.end)) return null;
     const end = readEnd(data.end);
-    return end ? { type: 'end', end } : null;
+    if (!end) return null;
+    const over = endOverCap(end, caps);
+    return over ? { type: 'end-over-cap', message: over } : { type: 'end', end };
   }
   return null;
 }
@@ -167,7 +186,21 @@ const END_KEYS = [
   'files'
 ] as const;
 
-function readEnd(e: Obj): RunEnd | null {
+/** Why a well-formed end reports more than the grant allows; null when it is within the caps. */
+export function endOverCap(end: RunEnd, caps: EndCaps): string | null {
+  const output = end.stdoutBytes + end.stderrBytes;
+  if (output > caps.outputBytes)
+    return `The worker reported ${output} bytes of output, over the cap of ${caps.outputBytes}; the run was stopped.`;
+  if (end.files.length > MAX_SCRATCH_ENTRIES)
+    return `The worker reported ${end.files.length} scratch files, over the limit of ${MAX_SCRATCH_ENTRIES}; the run was stopped and its files dropped.`;
+  const bytes = end.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+  if (bytes > caps.fsBytes)
+    return `The worker reported ${bytes} bytes of scratch files, over the fsBytes cap of ${caps.fsBytes}; the run was stopped and its files dropped.`;
+  return null;
+}
+
+/** Checks the shape of an `end`; `endOverCap` checks it against the grant. */
+export function readEnd(e: Obj): RunEnd | null {
   if (!exactKeys(e, END_KEYS)) return null;
   if (!WORKER_STATUSES.includes(e.status as WorkerStatus)) return null;
   const exitCode = e.exitCode;
@@ -179,7 +212,8 @@ function readEnd(e: Obj): RunEnd | null {
     return null;
   if (typeof e.truncated !== 'boolean' || typeof e.fsCapHit !== 'boolean') return null;
   if (!isObj(e.refusedCalls) || !Object.values(e.refusedCalls).every(isCount)) return null;
-  if (!Array.isArray(e.files)) return null;
+  // Past the entry limit the list is refused by endOverCap; no need to walk a huge one first.
+  if (!Array.isArray(e.files) || e.files.length > MAX_SCRATCH_ENTRIES + 1) return null;
   const files: ScratchFile[] = [];
   for (const f of e.files as unknown[]) {
     if (!isObj(f) || !exactKeys(f, ['path', 'bytes'])) return null;
@@ -205,6 +239,8 @@ function readEnd(e: Obj): RunEnd | null {
 /** Checks a grant before it is sent (the page builds it, but from stored data). */
 export function grantProblems(grant: RunGrant): string[] {
   const problems: string[] = [];
+  if (grant.entry !== undefined && grant.entry !== 'command' && grant.entry !== 'reactor')
+    problems.push(`unknown entry ${String(grant.entry)}`);
   for (const c of grant.capabilities)
     if (!CAPABILITY_GROUPS.includes(c)) problems.push(`unknown capability ${String(c)}`);
   for (const n of POLICY_LIMIT_NAMES) {

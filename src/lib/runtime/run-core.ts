@@ -1,6 +1,7 @@
 /**
  * One run, inside its worker: instantiate the (already verified, memory-capped) module against the
- * WASI host, call `_start`, and report how it ended. Synchronous from `_start` to the end: the
+ * WASI host, call its entry (`_start` for a command, `_initialize` for a reactor, as the signed
+ * manifest says), and report how it ended. Synchronous from `_start` to the end: the
  * worker answers nothing else meanwhile, which is why the page's watchdog terminates it rather
  * than asking. DOM-free, so Node's worker_threads run exactly this code in the unit tests.
  */
@@ -50,14 +51,20 @@ export function runModule(start: StartMessage, module: WebAssembly.Module, post:
         message: 'No compiled module was given.'
       });
     }
+    // The entry is the signed manifest's, checked before anything of the module runs (a start
+    // section runs at instantiation): a command must export _start; a reactor never has its
+    // _start called, even when it exports one.
+    const reactor = start.grant.entry === 'reactor';
+    const kinds = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
+    const refuse = (message: string) => finish({ status: 'trapped', exitCode: null, message });
+    if (!reactor && !kinds.has('_start'))
+      return refuse(
+        'The manifest says this module is a command, but it has no _start export: nothing was run.'
+      );
+    const entryName = reactor ? '_initialize' : '_start';
+    if (kinds.has(entryName) && kinds.get(entryName) !== 'function')
+      return refuse(`The module exports ${entryName}, but not as a function: nothing was run.`);
     instance = new WebAssembly.Instance(module, host.imports);
-    if (typeof instance.exports._start !== 'function') {
-      return finish({
-        status: 'trapped',
-        exitCode: null,
-        message: 'The module has no _start export: it is not a WASI command.'
-      });
-    }
     if (!(instance.exports.memory instanceof WebAssembly.Memory)) {
       return finish({
         status: 'trapped',
@@ -65,7 +72,7 @@ export function runModule(start: StartMessage, module: WebAssembly.Module, post:
         message: 'The module exports no memory.'
       });
     }
-    const code = host.start(instance);
+    const code = reactor ? host.initialize(instance) : host.start(instance);
     return finish({ status: 'exited', exitCode: code >>> 0, message: null });
   } catch (error) {
     if (error instanceof RunStop)

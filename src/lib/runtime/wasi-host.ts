@@ -55,6 +55,8 @@ export interface WasiHost {
   imports: WebAssembly.Imports;
   /** Runs `_start`; returns the exit code, or throws (trap, RunStop). */
   start(instance: WebAssembly.Instance): number;
+  /** A reactor: runs `_initialize` when exported; returns 0 (or proc_exit's code), or throws. */
+  initialize(instance: WebAssembly.Instance): number;
   /** Sends what is buffered. */
   flush(): void;
   stats(): {
@@ -248,7 +250,19 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
     return defs.ERRNO_SUCCESS;
   }) as never;
 
-  const scratchUsed = () => (scratch ? treeBytes(scratch.dir) : 0);
+  /**
+   * Bytes the scratch directory holds: every file in its tree, and every writable file still open
+   * (a file unlinked while open is in no directory but keeps its bytes until closed). Each file
+   * once, however many names link to it.
+   */
+  const scratchUsed = () => {
+    const held = new Set<File>();
+    if (scratch) collectFiles(scratch.dir, held);
+    for (const fd of shim.fds) if (fd instanceof OpenFile && !fd.file.readonly) held.add(fd.file);
+    let total = 0;
+    for (const file of held) total += file.data.byteLength;
+    return total;
+  };
   /** Growth a write of `len` bytes at the file's position would cause. */
   const growth = (file: OpenFile, end: bigint) =>
     Number(end > file.file.size ? end - file.file.size : 0n);
@@ -304,13 +318,20 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
         refusedCalls[name] = (refusedCalls[name] ?? 0) + 1;
         return defs.ERRNO_NOTCAPABLE;
       }
-      if (FILE_OPS.has(name) && a[0]! > 2) {
+      // Guarded by what the descriptor is, not its number: fd_renumber can move a scratch file
+      // onto 0-2 (and stdin onto another number), so "fd > 2" is no test for "a file".
+      if (FILE_OPS.has(name)) {
         const refusedWith = fileGuard(name, a[0]!, a);
         if (refusedWith !== null) return refusedWith;
       }
-      if (name === 'path_open' && scratch && countEntries(scratch.dir) >= MAX_SCRATCH_ENTRIES) {
-        const oflags = a[4]!;
-        if (oflags & defs.OFLAGS_CREAT) return defs.ERRNO_NOSPC;
+      // Every call that can add a name counts against the entry cap, not only a create.
+      const adds =
+        name === 'path_create_directory' ||
+        name === 'path_link' ||
+        (name === 'path_open' && (a[4]! & defs.OFLAGS_CREAT) !== 0);
+      if (adds && scratch && countEntries(scratch.dir) >= MAX_SCRATCH_ENTRIES) {
+        fsCapHit = true;
+        return defs.ERRNO_NOSPC;
       }
       const out = name === 'fd_write' ? shim.fds[a[0]!] : undefined;
       if (out instanceof CappedOutput) return out.writeIovecs(memory(), a[1]!, a[2]!, a[3]!);
@@ -330,6 +351,16 @@ export function createWasiHost(grant: RunGrant, deadline: number, sink: OutputSi
     start(instance) {
       return shim.start(instance as never);
     },
+    initialize(instance) {
+      try {
+        shim.initialize(instance as never);
+        return 0;
+      } catch (error) {
+        // The shim's initialize, unlike its start, lets proc_exit's exception through.
+        if (error instanceof WASIProcExit) return error.code;
+        throw error;
+      }
+    },
     flush: () => budget.flush(),
     stats: () => ({
       stdoutBytes: budget.counts.stdout,
@@ -346,13 +377,11 @@ function timeout(): RunStop {
   return new RunStop('timeout', 'The run passed its deadline.');
 }
 
-function treeBytes(dir: Directory): number {
-  let total = 0;
+function collectFiles(dir: Directory, into: Set<File>): void {
   for (const entry of dir.contents.values()) {
-    if (entry instanceof File) total += entry.data.byteLength;
-    else if (entry instanceof Directory) total += treeBytes(entry);
+    if (entry instanceof File) into.add(entry);
+    else if (entry instanceof Directory) collectFiles(entry, into);
   }
-  return total;
 }
 
 function countEntries(dir: Directory): number {

@@ -85,6 +85,8 @@ export function grantFor(request: RequestRow, inputs: RunInputs): RunGrant {
   return {
     capabilities,
     limits,
+    // The signed manifest's entry decides what is called; without a manifest, a command.
+    entry: manifest?.entry === 'reactor' ? 'reactor' : 'command',
     args: [request.name ?? 'module', ...(has('args') ? (manifest?.args ?? []) : [])],
     env: has('env') ? Object.entries(manifest?.env ?? {}) : [],
     stdin: has('stdin') ? new Uint8Array(inputs.stdin ?? new Uint8Array(0)) : new Uint8Array(0),
