@@ -99,6 +99,13 @@ async function heapMiB(page: Page): Promise<number> {
   return usedSize / 1024 / 1024;
 }
 
+const id = (i: number) => `seed-${String(i).padStart(5, '0')}`;
+/** What run `i` printed, as seeded. */
+const outputText = (i: number) => {
+  const head = `run ${i} says hello\n`;
+  return head + 'x'.repeat(OUTPUT - head.length);
+};
+
 const longest = (page: Page) =>
   page.evaluate(() => Math.round((window as unknown as { longest: number }).longest));
 
@@ -137,20 +144,47 @@ test(`${RUNS} runs of ${OUTPUT / 1024} KiB output: the Overview counts them all,
   await expect(cards.first()).toBeVisible({ timeout: 300_000 });
   const runsMs = Date.now() - started;
   await expect(page.locator('html[data-ready="true"]')).toHaveCount(1);
+  // The newest page only, newest first, each card's output read when it is shown.
+  await expect(cards).toHaveCount(50);
+  await expect(page.getByTestId('runs-showing')).toHaveText(
+    `Showing 50 of ${RUNS.toLocaleString('en-US')}`
+  );
   const newest = cards.first();
-  await expect(newest).toHaveAttribute('data-run-id', `seed-${String(RUNS - 1).padStart(5, '0')}`);
+  await expect(newest).toHaveAttribute('data-run-id', id(RUNS - 1));
   await expect(newest.getByTestId('run-stdout')).toContainText(`run ${RUNS - 1} says hello`, {
     timeout: 120_000
   });
+  expect(await newest.getByTestId('run-stdout').textContent()).toBe(outputText(RUNS - 1));
+  await expect(newest.getByTestId('run-output-loading')).toHaveCount(0);
   const runsLongest = await longest(page);
   const runsHeap = await heapMiB(page);
-  const shownCards = await cards.count();
+
+  // "Show 50 more", from the keyboard: 100 cards, and the next page's output arrives too.
+  const more = page.getByTestId('runs-more');
+  expect((await more.boundingBox())?.height).toBeGreaterThanOrEqual(44);
+  await more.focus();
+  await page.keyboard.press('Enter');
+  await expect(cards).toHaveCount(100);
+  await expect(page.getByTestId('runs-showing')).toHaveText(
+    `Showing 100 of ${RUNS.toLocaleString('en-US')}`
+  );
+  const older = cards.nth(75);
+  await expect(older).toHaveAttribute('data-run-id', id(RUNS - 76));
+  await expect(older.getByTestId('run-stdout')).toContainText(`run ${RUNS - 76} says hello`, {
+    timeout: 120_000
+  });
+  // Search runs over every row, not only the cards drawn: the oldest run is found.
+  await page.getByTestId('runs-search').fill('seeded-0');
+  await expect(page.getByTestId('runs-showing')).toHaveText('Showing 1 of 1');
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute('data-run-id', id(0));
+  await expect(cards.first().getByTestId('run-stdout')).toContainText('run 0 says hello');
 
   console.log(
     `runs-scale (schema v${version}, ${RUNS} runs x ${OUTPUT / 1024} KiB): ` +
       `overview ${overviewMs} ms, longest task ${overviewLongest} ms, heap ${overviewHeap.toFixed(1)} MiB; ` +
       `runs page ${runsMs} ms to first card, longest task ${runsLongest} ms, heap ${runsHeap.toFixed(1)} MiB, ` +
-      `${shownCards} cards`
+      `50 cards first`
   );
   expect(problems).toEqual([]);
 });
