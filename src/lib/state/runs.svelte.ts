@@ -9,7 +9,6 @@ import { currentPolicy } from '$lib/storage/policy-store';
 import { DEFAULT_CONCURRENT_RUNS } from '$lib/core/policy/document';
 import { getModule, readRequest } from '$lib/storage/requests-store';
 import {
-  getRunOutputs,
   listRuns,
   markInterrupted,
   moveRequest,
@@ -18,7 +17,7 @@ import {
 } from '$lib/storage/runs-store';
 import { runLockName } from '$lib/storage/audit-store';
 import { FREE_SPACE_ADVICE } from '$lib/storage/storage-errors';
-import type { RequestRow, RunFile, RunRow } from '$lib/storage/records';
+import type { RequestRow, RunRow } from '$lib/storage/records';
 import { startRun, type RunHandle } from '$lib/runtime/host';
 import { takeRunWorker, warmRunWorker } from '$lib/runtime/browser-worker';
 import { compiledModule, rememberCompiled } from '$lib/runtime/module-cache';
@@ -51,16 +50,6 @@ function runsChanged(): void {
 /** Runs at once, from the policy (`maxConcurrentRuns`); the rest wait in a visible queue. */
 /** How much of each stream the live view keeps (the run row keeps everything up to the cap). */
 const LIVE_CHARS = 256 * 1024;
-
-/** History cards shown at first, and added by each "Show more". */
-export const HISTORY_PAGE = 50;
-
-/** A finished run's output as its card shows it: decoded once, when its card is first shown. */
-export interface ShownOutput {
-  stdout: string;
-  stderr: string;
-  files: RunFile[];
-}
 
 export interface RunInputs {
   stdin?: Uint8Array;
@@ -100,13 +89,6 @@ export class RunsState {
   requestChannels = $state.raw<ReadonlyMap<string, string>>(new Map());
   error = $state<string | null>(null);
   concurrency = $state(DEFAULT_CONCURRENT_RUNS);
-  /**
-   * Outputs of history runs whose cards were shown, by run id; null when none was kept. Rows are
-   * listed without output (schema v3): a card's output is read only once the card is on screen.
-   */
-  outputs = $state.raw<ReadonlyMap<string, ShownOutput | null>>(new Map());
-  #reading = new Set<string>();
-  #decoder = new TextDecoder();
 
   async load(): Promise<void> {
     const db = await database();
@@ -120,39 +102,6 @@ export class RunsState {
       .reverse();
     // A worker loaded ahead only when something can run (not on every visit to the page).
     if (this.ready.length > 0) warmRunWorker();
-  }
-
-  /**
-   * Reads the outputs of `ids` not read yet, in one transaction (a page of cards). A finished
-   * run's output never changes, so what was read stays until the page goes.
-   */
-  async loadOutputs(ids: readonly string[]): Promise<void> {
-    const wanted = ids.filter((id) => !this.outputs.has(id) && !this.#reading.has(id));
-    if (wanted.length === 0) return;
-    for (const id of wanted) this.#reading.add(id);
-    try {
-      const found = await getRunOutputs(await database(), wanted);
-      const next = new Map(this.outputs);
-      for (const id of wanted) {
-        const output = found.get(id);
-        // Stored output is the module's raw bytes: escapes are stripped, as the live view does.
-        next.set(
-          id,
-          output
-            ? {
-                stdout: stripAnsi(this.#decoder.decode(output.stdout)),
-                stderr: stripAnsi(this.#decoder.decode(output.stderr)),
-                files: output.files
-              }
-            : null
-        );
-      }
-      this.outputs = next;
-    } catch (error) {
-      this.error = `The output of ${wanted.length} runs could not be read: ${error instanceof Error ? error.message : String(error)}`;
-    } finally {
-      for (const id of wanted) this.#reading.delete(id);
-    }
   }
 
   /**
