@@ -8,6 +8,8 @@ import { getRunOutputs } from '$lib/storage/runs-store';
 import type { RunFile } from '$lib/storage/records';
 import { database } from './database';
 
+export type { RunFile };
+
 /** History cards shown at first, and added by each "Show more". */
 export const HISTORY_PAGE = 50;
 
