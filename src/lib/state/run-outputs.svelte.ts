@@ -25,6 +25,8 @@ export class RunOutputs {
   shown = $state.raw<ReadonlyMap<string, ShownOutput | null>>(new Map());
   error = $state<string | null>(null);
   #reading = new Set<string>();
+  /** Bumped by clear(): a read that was in flight then is dropped, not kept. */
+  #generation = 0;
   #decoder = new TextDecoder();
 
   /**
@@ -35,8 +37,10 @@ export class RunOutputs {
     const wanted = ids.filter((id) => !this.shown.has(id) && !this.#reading.has(id));
     if (wanted.length === 0) return;
     for (const id of wanted) this.#reading.add(id);
+    const generation = this.#generation;
     try {
       const found = await getRunOutputs(await database(), wanted);
+      if (generation !== this.#generation) return;
       const next = new Map(this.shown);
       for (const id of wanted) {
         const output = found.get(id);
@@ -59,6 +63,13 @@ export class RunOutputs {
     } finally {
       for (const id of wanted) this.#reading.delete(id);
     }
+  }
+
+  /** Lets go of what was read (the Runs page unmounting): up to a page of 50 x the output cap each. */
+  clear(): void {
+    this.#generation += 1;
+    this.shown = new Map();
+    this.error = null;
   }
 }
 
