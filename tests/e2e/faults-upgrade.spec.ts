@@ -116,8 +116,18 @@ test('a saved v1 database is upgraded on load: nothing lost, counted on Settings
   await auditReady(page);
   const after = await dump(page, ['keys', 'policies', 'requests', 'modules', 'runs', 'meta']);
   expect(after.shape).toEqual({
-    version: 2,
-    stores: ['audit', 'checkpoints', 'keys', 'meta', 'modules', 'policies', 'requests', 'runs'],
+    version: 3,
+    stores: [
+      'audit',
+      'checkpoints',
+      'keys',
+      'meta',
+      'modules',
+      'policies',
+      'requests',
+      'runOutputs',
+      'runs'
+    ],
     auditIndexes: ['byEvent', 'byKey', 'byModule', 'byRun', 'byTime']
   });
   // Every v1 row is still there, unchanged (the device key is new, in meta).

@@ -122,12 +122,15 @@ export async function snapshot(page: Page): Promise<Snapshot> {
         request.onerror = () => reject(request.error);
       });
     type Row = Record<string, unknown>;
-    const [requests, modules, audit, runs] = await Promise.all([
+    const [requests, modules, audit, runs, outputs] = await Promise.all([
       all<Row>('requests'),
       all<string>('modules', true),
       all<Row>('audit'),
-      all<Row>('runs')
+      all<Row>('runs'),
+      // Output lives beside the run rows since schema v3.
+      all<Row>('runOutputs')
     ]);
+    const output = new Map(outputs.map((o) => [o.id as string, o]));
     db.close();
     return {
       requests: requests.map((r) => ({
@@ -146,7 +149,10 @@ export async function snapshot(page: Page): Promise<Snapshot> {
       runs: runs.map((r) => ({
         id: r.id as string,
         status: r.status as string,
-        stdoutBytes: r.stdout instanceof Uint8Array ? r.stdout.length : null
+        stdoutBytes: (() => {
+          const stdout = output.get(r.id as string)?.stdout;
+          return stdout instanceof Uint8Array ? stdout.length : null;
+        })()
       }))
     };
   });

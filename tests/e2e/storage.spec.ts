@@ -29,7 +29,7 @@ test('IndexedDB holds the current schema with every store, and Settings counts i
     db.close();
     return { databases: databases.map((d) => [d.name, d.version]), stores, indexes, counts };
   });
-  expect(schema.databases).toContainEqual(['nightcore', 2]);
+  expect(schema.databases).toContainEqual(['nightcore', 3]);
   expect(schema.stores).toEqual([
     'audit',
     'checkpoints',
@@ -38,6 +38,7 @@ test('IndexedDB holds the current schema with every store, and Settings counts i
     'modules',
     'policies',
     'requests',
+    'runOutputs',
     'runs'
   ]);
   expect(schema.indexes).toEqual(['byCreated', 'byModule', 'byState']);

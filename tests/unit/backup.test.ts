@@ -16,6 +16,7 @@ import { writeBackup } from '../../src/lib/core/backup/write';
 import { AuditStore } from '../../src/lib/storage/audit-store';
 import { profileContents, readSnapshot, restoreBackup } from '../../src/lib/storage/backup-store';
 import { countRecords, type NightCoreDatabase } from '../../src/lib/storage/db';
+import { getRunOutput } from '../../src/lib/storage/runs-store';
 import { freshProfile, populatedProfile, type Populated } from './helpers/backup-profile';
 
 const CLI = new URL('../../dist/cli/nightcore.js', import.meta.url).pathname;
@@ -32,14 +33,15 @@ export async function backupOf(profile: Pick<Populated, 'db' | 'device' | 'audit
 }
 
 async function everything(db: NightCoreDatabase) {
-  const [keys, policies, requests, runs, modules] = await Promise.all([
+  const [keys, policies, requests, runs, runOutputs, modules] = await Promise.all([
     db.getAll('keys'),
     db.getAll('policies'),
     db.getAll('requests'),
     db.getAll('runs'),
+    db.getAll('runOutputs'),
     db.getAll('modules')
   ]);
-  return { keys, policies, requests, runs, modules };
+  return { keys, policies, requests, runs, runOutputs, modules };
 }
 
 describe('backup round trip', () => {
@@ -156,6 +158,54 @@ describe('backup round trip', () => {
     writeFileSync(join(dir, 'log.jsonl'), text);
     const bad = run('log.jsonl', '--checkpoint', 'log.checkpoint', '--key', 'device.vkey');
     expect(bad.status).toBe(1);
+  });
+
+  it('run output travels inside its run row, as before schema v3, and comes back whole', async () => {
+    const source = await populatedProfile();
+    const written = await backupOf(source);
+    const files = unzipSync(written.bytes);
+    const name = Object.keys(files).find((f) => f.endsWith('runs.jsonl'))!;
+    const line = JSON.parse(Buffer.from(files[name]!).toString('utf8').trim()) as Record<
+      string,
+      unknown
+    >;
+    // The file format is unchanged: output as base64 in the row, no store-only fields.
+    expect(line).toMatchObject({
+      id: 'run-1',
+      stdout: Buffer.from('hello from wasm\n').toString('base64'),
+      stderr: '',
+      files: [{ path: 'out.txt', bytes: Buffer.from([0, 1, 2, 255]).toString('base64') }]
+    });
+    expect(line).not.toHaveProperty('filesCount');
+    const output = await getRunOutput(source.db, 'run-1');
+    expect(output?.stdout.length).toBe(16);
+
+    // A backup written by the code before v3: its run row is the v2 row, output inside.
+    const snapshot = await readSnapshot(source.db);
+    const v2Row = { ...snapshot.rows.runs[0]! };
+    delete v2Row.stdoutBytes;
+    delete v2Row.stderrBytes;
+    const old = await writeBackup({
+      app: '0.1.0-before-v3',
+      created: Date.UTC(2026, 11, 6, 8, 0, 0),
+      device: source.device,
+      origin: source.audit.origin,
+      ...snapshot,
+      rows: { ...snapshot.rows, runs: [v2Row] }
+    });
+    for (const bytes of [written.bytes, old.bytes]) {
+      const read = await readBackup(bytes);
+      if (!read.ok) throw new Error(read.reason.message);
+      const target = await freshProfile();
+      const restored = await restoreBackup(target.db, read.backup, target.device, {
+        asBlob: false
+      });
+      if (!restored.ok) throw new Error(restored.reason.message);
+      expect(await getRunOutput(target.db, 'run-1')).toEqual(output);
+      const row = await target.db.get('runs', 'run-1');
+      expect(row).toMatchObject({ stdoutBytes: 16, stderrBytes: 0, filesCount: 1 });
+      expect(row).not.toHaveProperty('stdout');
+    }
   });
 
   it('a write that fails half-way leaves the profile exactly as it was', async () => {

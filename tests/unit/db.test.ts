@@ -42,6 +42,7 @@ describe('storage/db', () => {
       requests: 0,
       modules: 1,
       runs: 0,
+      runOutputs: 0,
       audit: 0,
       checkpoints: 0,
       meta: 0
@@ -72,6 +73,78 @@ describe('storage/db', () => {
     expect(await current.get('meta', 'kept')).toEqual({ name: 'kept', value: 42 });
     expect(current.objectStoreNames.contains('checkpoints')).toBe(true);
     expect([...current.transaction('audit').store.indexNames]).toContain('byRun');
+    current.close();
+  });
+
+  it('v2 -> v3 moves each run output to runOutputs and keeps every other field', async () => {
+    const name = freshName();
+    const v2 = await openNightCoreDB({ name, version: 2 });
+    expect(v2.objectStoreNames.contains('runOutputs')).toBe(false);
+    const base = { moduleSha256: 'ab'.repeat(32), outcome: 'exited', exitCode: 0 };
+    const printed = {
+      ...base,
+      id: 'printed',
+      requestId: 'req-1',
+      startedAt: 1,
+      endedAt: 2,
+      status: 'exited' as const,
+      receipt: '{"r":1}',
+      limits: { timeoutMs: 5000 },
+      stdout: new TextEncoder().encode('hello\n'),
+      stderr: Uint8Array.of(1, 2, 3),
+      files: [{ path: 'out/a.bin', bytes: Uint8Array.of(0, 255) }]
+    };
+    // Interrupted under v2: it never had output fields, and must not gain an output row.
+    const bare = { ...base, id: 'bare', requestId: 'req-2', startedAt: 3, endedAt: null };
+    // Only stdout (a row shape older code could write): the rest of the output is empty.
+    const onlyOut = {
+      ...base,
+      id: 'only-out',
+      requestId: 'req-3',
+      startedAt: 4,
+      endedAt: 5,
+      stdout: Uint8Array.of(65)
+    };
+    for (const row of [printed, bare, onlyOut]) await v2.put('runs', row);
+    await v2.put('meta', { name: 'kept', value: 7 });
+    v2.close();
+
+    const current = await openNightCoreDB({ name });
+    expect(current.version).toBe(DB_VERSION);
+    const { stdout, stderr, files, ...printedRow } = printed;
+    expect(await current.get('runs', 'printed')).toEqual({
+      ...printedRow,
+      stdoutBytes: 6,
+      stderrBytes: 3,
+      filesCount: 1
+    });
+    expect(await current.get('runOutputs', 'printed')).toEqual({
+      id: 'printed',
+      stdout,
+      stderr,
+      files
+    });
+    expect(await current.get('runs', 'bare')).toEqual(bare);
+    expect(await current.get('runOutputs', 'bare')).toBeUndefined();
+    expect(await current.get('runOutputs', 'only-out')).toEqual({
+      id: 'only-out',
+      stdout: Uint8Array.of(65),
+      stderr: new Uint8Array(0),
+      files: []
+    });
+    expect(await current.get('runs', 'only-out')).toMatchObject({
+      stdoutBytes: 1,
+      stderrBytes: 0,
+      filesCount: 0
+    });
+    expect(await current.count('runOutputs')).toBe(2);
+    // The indexes still find the rewritten rows.
+    expect((await current.getAllFromIndex('runs', 'byStarted')).map((r) => r.id)).toEqual([
+      'printed',
+      'bare',
+      'only-out'
+    ]);
+    expect(await current.get('meta', 'kept')).toEqual({ name: 'kept', value: 7 });
     current.close();
   });
 

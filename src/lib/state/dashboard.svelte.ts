@@ -1,5 +1,5 @@
 /**
- * The Overview's pictures: reads every request and run from IndexedDB and shapes them with
+ * The Overview's pictures: reads every request and run row from IndexedDB and shapes them with
  * core/charts.ts. Read-only; it writes nothing and audits nothing (looking is not an event).
  *
  * Live while the Overview is shown: it listens to the two change signals the app already sends,
@@ -42,8 +42,9 @@ export interface DashboardData {
 
 /**
  * The least time between the end of one read and the start of a queued one. Each read takes every
- * request and run row (outputs included), so a long burst of runs costs at most one read per gap;
- * the figures lag a change by at most this plus one read.
+ * request and run row (never their output: it lives in `runOutputs` since schema v3, and no
+ * picture needs it), so a long burst of runs costs at most one read per gap; the figures lag a
+ * change by at most this plus one read.
  */
 export const REFRESH_GAP_MS = 250;
 

@@ -100,7 +100,7 @@ export class DemoState {
       const removed = { key: false, requests: 0, runs: 0, modules: 0 };
       let running = false;
       const row = await store.appendWith(
-        ['keys', 'requests', 'runs', 'modules'],
+        ['keys', 'requests', 'runs', 'runOutputs', 'modules'],
         async (tx) => {
           const all: RequestRow[] = await tx.objectStore('requests').getAll();
           const demo = all.filter((r) => r.channel === DEMO_CHANNEL);
@@ -126,6 +126,8 @@ export class DemoState {
           for (const request of demo) {
             for (const id of await runs.index('byRequest').getAllKeys(request.id)) {
               await runs.delete(id);
+              // Its output (schema v3) goes with it.
+              await tx.objectStore('runOutputs').delete(id);
               removed.runs++;
             }
             await tx.objectStore('requests').delete(request.id);

@@ -18,7 +18,7 @@ import {
   type InboxUnit
 } from '$lib/core/agent-folder';
 import { getRequest } from '$lib/storage/requests-store';
-import { listRuns } from '$lib/storage/runs-store';
+import { getRunOutput, joinRun, listRuns } from '$lib/storage/runs-store';
 import type { RequestRow, RunRow } from '$lib/storage/records';
 import { autoLane } from './auto-lane.svelte';
 import { database } from './database';
@@ -218,7 +218,9 @@ export class AgentJobs {
     // done: the run row is written before the request moves to done.
     const run = (await listRuns(db)).find((r) => r.requestId === request.id && r.endedAt !== null);
     if (!run) return this.#write(dirs, job, request, null, 'running', 'Running.');
-    return this.#finish(dirs, job, request, 'done', runSentence(run), run);
+    // The result file carries the output, which lives beside the row since schema v3.
+    const withOutput = joinRun(run, await getRunOutput(db, run.id));
+    return this.#finish(dirs, job, request, 'done', runSentence(run), withOutput);
   }
 
   async #write(

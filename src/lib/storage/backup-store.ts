@@ -32,8 +32,9 @@ import {
   type StoreName
 } from './db';
 import type { DeviceKey } from './device-key';
-import type { AuditRow, MetaRow, ModuleRow } from './records';
+import type { AuditRow, MetaRow, ModuleRow, RunRow } from './records';
 import { moduleBytes } from './requests-store';
+import { joinRun, splitRun } from './runs-store';
 
 /** Stores that hold the user's data: any row in them makes a profile non-empty. */
 const DATA_STORES = ['keys', 'policies', 'requests', 'modules', 'runs'] as const;
@@ -57,17 +58,22 @@ export type Snapshot = Pick<BackupInput, 'rows' | 'modules' | 'audit'>;
 /** Every store as one consistent snapshot (one readonly transaction). */
 export async function readSnapshot(db: NightCoreDatabase): Promise<Snapshot> {
   const tx = db.transaction(STORE_NAMES, 'readonly');
-  const [keys, policies, requests, runs, checkpoints, meta, modules, audit] = await Promise.all([
-    tx.objectStore('keys').getAll(),
-    tx.objectStore('policies').getAll(),
-    tx.objectStore('requests').getAll(),
-    tx.objectStore('runs').getAll(),
-    tx.objectStore('checkpoints').getAll(),
-    tx.objectStore('meta').getAll(),
-    tx.objectStore('modules').getAll(),
-    tx.objectStore('audit').getAll()
-  ]);
+  const [keys, policies, requests, stored, outputs, checkpoints, meta, modules, audit] =
+    await Promise.all([
+      tx.objectStore('keys').getAll(),
+      tx.objectStore('policies').getAll(),
+      tx.objectStore('requests').getAll(),
+      tx.objectStore('runs').getAll(),
+      tx.objectStore('runOutputs').getAll(),
+      tx.objectStore('checkpoints').getAll(),
+      tx.objectStore('meta').getAll(),
+      tx.objectStore('modules').getAll(),
+      tx.objectStore('audit').getAll()
+    ]);
   await tx.done;
+  // The file format predates the runOutputs store (v3): each run row carries its output again.
+  const byRun = new Map(outputs.map((output) => [output.id, output]));
+  const runs = stored.map((row) => joinRun(row, byRun.get(row.id)));
   // A Blob read after its transaction still holds the bytes it had when read.
   const withBytes: BackupModule[] = [];
   for (const row of modules) {
@@ -202,7 +208,13 @@ export async function restoreBackup(
       writes.push(tx.objectStore('policies').add(row as never));
     for (const row of backup.rows.requests)
       writes.push(tx.objectStore('requests').add(row as never));
-    for (const row of backup.rows.runs) writes.push(tx.objectStore('runs').add(row as never));
+    for (const run of backup.rows.runs) {
+      // Output goes to its own store (v3), as the app writes it; a backup from any version has
+      // it inside the row.
+      const { row, output } = splitRun(run as unknown as RunRow);
+      writes.push(tx.objectStore('runs').add(row));
+      if (output) writes.push(tx.objectStore('runOutputs').put(output));
+    }
     for (const row of backup.rows.checkpoints) {
       writes.push(tx.objectStore('checkpoints').put(row as never));
     }

@@ -18,6 +18,7 @@ import type {
   ModuleRow,
   PolicyRow,
   RequestRow,
+  RunOutput,
   RunRow
 } from './records';
 
@@ -25,7 +26,7 @@ import type {
 export const PERSISTENCE_ANSWER = 'persistence-answer';
 
 export const DB_NAME = 'nightcore';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export interface NightCoreDB extends DBSchema {
   /** Pinned public keys, by canonical key id (lowercase hex SHA-256 of the raw 32-byte key). */
@@ -40,8 +41,10 @@ export interface NightCoreDB extends DBSchema {
   };
   /** Module bytes by their SHA-256: the bytes that were verified are the bytes that run. */
   modules: { key: string; value: ModuleRow };
-  /** Runs and their outcomes. */
+  /** Runs and their outcomes, without their output (v3): cheap to list by the thousand. */
   runs: { key: string; value: RunRow; indexes: { byRequest: string; byStarted: number } };
+  /** Each run's output (stdout, stderr, scratch files) by run id (v3), read one card at a time. */
+  runOutputs: { key: string; value: RunOutput };
   /** The append-only, hash-chained audit log, by sequence number. */
   audit: {
     key: number;
@@ -62,6 +65,7 @@ export const STORE_NAMES = [
   'requests',
   'modules',
   'runs',
+  'runOutputs',
   'audit',
   'checkpoints',
   'meta'
@@ -103,7 +107,43 @@ export function openNightCoreDB(
         audit.createIndex('byRun', 'subject.runId');
         db.createObjectStore('checkpoints', { keyPath: 'size' });
       }
-      // Next schema change: `if (oldVersion < 3 && target >= 3) { ... }` here, never edit the rungs above.
+      if (oldVersion < 3 && target >= 3) {
+        // Output leaves the run rows: listing runs read every byte every run printed (2,000 runs
+        // of 256 KiB: 500 MB per Overview refresh). One row at a time, in this same transaction,
+        // so a crash mid-upgrade leaves v2 as it was. Written out here, not shared with
+        // runs-store, so this rung never changes when that code does.
+        const outputs = db.createObjectStore('runOutputs', { keyPath: 'id' });
+        const runs = tx.objectStore('runs');
+        void (async () => {
+          for (let cursor = await runs.openCursor(); cursor; cursor = await cursor.continue()) {
+            const { stdout, stderr, files, ...row } = cursor.value;
+            if (stdout === undefined && stderr === undefined && files === undefined) continue;
+            const kept = {
+              id: row.id,
+              stdout: stdout ?? new Uint8Array(0),
+              stderr: stderr ?? new Uint8Array(0),
+              files: files ?? []
+            };
+            await Promise.all([
+              outputs.put(kept),
+              cursor.update({
+                ...row,
+                stdoutBytes: kept.stdout.length,
+                stderrBytes: kept.stderr.length,
+                filesCount: kept.files.length
+              })
+            ]);
+          }
+        })().catch(() => {
+          // A row that cannot move must not leave half a schema: the open fails and says so.
+          try {
+            tx.abort();
+          } catch {
+            // already finished or aborted
+          }
+        });
+      }
+      // Next schema change: `if (oldVersion < 4 && target >= 4) { ... }` here, never edit the rungs above.
     },
     blocked() {
       onBlocked?.();

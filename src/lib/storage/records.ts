@@ -112,7 +112,14 @@ export interface ModuleRow {
   addedAt: number;
 }
 
-/** One run of an approved request: what it was given, how it ended, what it printed (capped). */
+/**
+ * One run of an approved request: what it was given, how it ended, how much it printed.
+ *
+ * Since schema v3 the output itself (`stdout`, `stderr`, `files`) lives in its own store
+ * (`runOutputs`, one RunOutput per run id), so listing thousands of runs reads no output. A row read
+ * from the `runs` store has none of the three; a row being written (runs-store splits it) or a row
+ * of a backup file (which carries its output, as before v3) may have them.
+ */
 export interface RunRow {
   id: string;
   requestId: string;
@@ -132,15 +139,35 @@ export interface RunRow {
   capabilities?: string[];
   durationMs?: number | null;
   peakMemoryBytes?: number | null;
+  /** Bytes of output kept (set from v3 on; older rows had only the output itself). */
   stdoutBytes?: number;
   stderrBytes?: number;
+  /** Scratch files kept (v3): lets a card say files exist without reading them. */
+  filesCount?: number;
   truncated?: boolean;
+  /** Absent on rows read from the store (v3): see RunOutput. */
   stdout?: Uint8Array;
   stderr?: Uint8Array;
   refusedCalls?: Record<string, number>;
-  files?: { path: string; bytes: Uint8Array }[];
+  files?: RunFile[];
   /** The run receipt (core/receipt.ts): signed JSON text, as downloaded. */
   receipt?: string;
+}
+
+export interface RunFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * A run's output, in the `runOutputs` store (v3) under the run's id. Absent when the run printed
+ * nothing it kept: it never ended, or storage was full at its end (its row's message says so).
+ */
+export interface RunOutput {
+  id: string;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  files: RunFile[];
 }
 
 /**

@@ -1,14 +1,63 @@
-/** Runs in IndexedDB: one row per run, written when it starts and again when it ends. */
+/**
+ * Runs in IndexedDB: one row per run, written when it starts and again when it ends, and (schema
+ * v3) its output in `runOutputs` under the same id, written in the same transaction as the row.
+ */
 import type { AuditRecordInput } from '$lib/core/audit/record';
 import type { AuditStore } from './audit-store';
 import type { NightCoreDatabase } from './db';
-import type { RequestRow, RunRow } from './records';
+import type { RequestRow, RunOutput, RunRow } from './records';
 import { StorageFullError, storageWrite } from './storage-errors';
 
-/** Over quota: StorageFullError, and the run's row stays as it was before this write. */
+/**
+ * A run as given (maybe carrying its output) as the row stored in `runs` (sizes only) and the
+ * output row, null when it carries no output at all (queued, running, or output not kept).
+ */
+export function splitRun(run: RunRow): { row: RunRow; output: RunOutput | null } {
+  const { stdout, stderr, files, ...row } = run;
+  if (stdout === undefined && stderr === undefined && files === undefined)
+    return { row: run, output: null };
+  const output: RunOutput = {
+    id: run.id,
+    stdout: stdout ?? new Uint8Array(0),
+    stderr: stderr ?? new Uint8Array(0),
+    files: files ?? []
+  };
+  return {
+    row: {
+      ...row,
+      stdoutBytes: output.stdout.length,
+      stderrBytes: output.stderr.length,
+      filesCount: output.files.length
+    },
+    output
+  };
+}
+
+/** A stored row with its output put back in: the shape a backup file carries (unchanged by v3). */
+export function joinRun(row: RunRow, output: RunOutput | undefined): RunRow {
+  const joined: RunRow = { ...row };
+  // filesCount is the store's own shortcut, not part of the backup format.
+  delete joined.filesCount;
+  if (!output) return joined;
+  return { ...joined, stdout: output.stdout, stderr: output.stderr, files: output.files };
+}
+
+/**
+ * Writes a run's row and, when it carries output, its output row, in one transaction. Over quota:
+ * StorageFullError, and both stay as they were before this write.
+ */
 export async function putRun(db: NightCoreDatabase, run: RunRow): Promise<void> {
-  await storageWrite(`the record of run ${run.id.slice(0, 8)} (${run.status})`, () =>
-    db.put('runs', run)
+  const { row, output } = splitRun(run);
+  const tx = db.transaction(['runs', 'runOutputs'], 'readwrite');
+  await storageWrite(
+    `the record of run ${run.id.slice(0, 8)} (${run.status})`,
+    () =>
+      Promise.all([
+        tx.objectStore('runs').put(row),
+        output ? tx.objectStore('runOutputs').put(output) : null,
+        tx.done
+      ]),
+    tx
   );
 }
 
@@ -49,10 +98,15 @@ export async function recordRunEnd(
 }
 
 async function writeRunEnd(audit: AuditStore, run: RunRow, record: AuditRecordInput) {
+  const { row, output } = splitRun(run);
   await audit.appendWith(
-    ['runs', 'requests'],
+    ['runs', 'runOutputs', 'requests'],
     async (tx) => {
-      await tx.objectStore('runs').put(run);
+      await tx.objectStore('runs').put(row);
+      // Both or neither: the row says how much output there is, this row holds it. A run written
+      // without output leaves no output row behind from an earlier write.
+      const outputs = tx.objectStore('runOutputs');
+      await (output ? outputs.put(output) : outputs.delete(row.id));
       const requests = tx.objectStore('requests');
       const request = await requests.get(run.requestId);
       if (request?.state === 'running') await requests.put({ ...request, state: 'done' });
@@ -62,9 +116,30 @@ async function writeRunEnd(audit: AuditStore, run: RunRow, record: AuditRecordIn
   );
 }
 
-/** Newest first. */
+/** Newest first, without output (v3): cheap even for thousands of runs. */
 export async function listRuns(db: NightCoreDatabase): Promise<RunRow[]> {
   return (await db.getAllFromIndex('runs', 'byStarted')).reverse();
+}
+
+/** One run's output; undefined when none was kept (or the run is unknown). */
+export async function getRunOutput(
+  db: NightCoreDatabase,
+  id: string
+): Promise<RunOutput | undefined> {
+  return db.get('runOutputs', id);
+}
+
+/** The outputs of `ids` in one transaction (a page of cards); missing ones are left out. */
+export async function getRunOutputs(
+  db: NightCoreDatabase,
+  ids: readonly string[]
+): Promise<Map<string, RunOutput>> {
+  const tx = db.transaction('runOutputs', 'readonly');
+  const rows = await Promise.all(ids.map((id) => tx.store.get(id)));
+  await tx.done;
+  const found = new Map<string, RunOutput>();
+  for (const row of rows) if (row) found.set(row.id, row);
+  return found;
 }
 
 /**

@@ -14,6 +14,7 @@ import { AuditStore } from '../../../src/lib/storage/audit-store';
 import { openNightCoreDB, type NightCoreDatabase } from '../../../src/lib/storage/db';
 import type { DeviceKey } from '../../../src/lib/storage/device-key';
 import type { RequestDecision, RequestRow } from '../../../src/lib/storage/records';
+import { putRun } from '../../../src/lib/storage/runs-store';
 
 export type TestDevice = DeviceKey & { secret: Uint8Array };
 
@@ -146,7 +147,8 @@ export async function populatedProfile(): Promise<Populated> {
   for (const row of [approved, pinned, denied, request('req-pending', 'pending', helloSha)]) {
     await db.add('requests', row);
   }
-  await db.add('runs', {
+  // As the app writes it (schema v3): the row, and its output in runOutputs.
+  await putRun(db, {
     id: 'run-1',
     requestId: 'req-pinned',
     moduleSha256: echoSha,
