@@ -7,8 +7,16 @@ import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
 import { signCheckpoint } from '../../src/lib/core/audit/checkpoint';
 import { buildExport } from '../../src/lib/core/audit/export';
 import type { ExportSelection } from '../../src/lib/core/audit/export';
+import { prefixRoots } from '../../src/lib/core/audit/earlier';
 import { verifyExport } from '../../src/lib/core/audit/export-verify';
-import { MerkleTree, leafHash } from '../../src/lib/core/audit/merkle';
+import {
+  EMPTY_RANGE,
+  MerkleTree,
+  appendLeaf,
+  leafHash,
+  rangeRoot,
+  type CompactRange
+} from '../../src/lib/core/audit/merkle';
 import { createRecord } from '../../src/lib/core/audit/record';
 import type { AuditRecord } from '../../src/lib/core/audit/record';
 
@@ -38,12 +46,13 @@ function makeLog(n: number, tamperAt = -1): AuditRecord[] {
 const rootOf = (records: AuditRecord[], size: number) =>
   MerkleTree.fromLeafHashes(records.slice(0, size).map((r) => leafHash(fromHex(r.hash)))).root();
 
-function checkpoint(records: AuditRecord[], size: number, seed = SEED) {
-  return signCheckpoint(
-    { origin: ORIGIN, size, root: rootOf(records, size) },
+const signRoot = (size: number, root: Uint8Array, seed = SEED) =>
+  signCheckpoint(
+    { origin: ORIGIN, size, root },
     { name: DEVICE.name, publicKey: publicKeyFromSecret(seed), sign: async (m) => sign(m, seed) }
   );
-}
+const checkpoint = (records: AuditRecord[], size: number, seed = SEED) =>
+  signRoot(size, rootOf(records, size), seed);
 
 const exportOf = (records: AuditRecord[], note: string, selection: ExportSelection = 'all') =>
   buildExport(records, { origin: ORIGIN, deviceKey: DEVICE, checkpointNote: note, selection });
@@ -174,4 +183,62 @@ describe('an export checked against checkpoints kept from earlier', () => {
     ]);
     expect(result.ok && result.notes.at(-1)!.message).toContain('records 500..999');
   });
+});
+
+describe('prefixRoots: the roots over every prefix in one pass', () => {
+  it('equals a tree built over the first n leaves, for every n up to 130 and a sparse few', () => {
+    const leaves = LOG.slice(0, 130).map((r) => leafHash(fromHex(r.hash)));
+    const flat = new Uint8Array(leaves.length * 32);
+    leaves.forEach((leaf, i) => flat.set(leaf, i * 32));
+    const every = Array.from({ length: 131 }, (_, n) => n);
+    const roots = prefixRoots(flat, every);
+    for (const n of every) {
+      expect(toHex(roots.get(n)!), `n = ${n}`).toBe(
+        toHex(MerkleTree.fromLeafHashes(leaves.slice(0, n)).root())
+      );
+    }
+    const sparse = prefixRoots(flat, [127, 3, 64, 3]);
+    expect([...sparse.keys()]).toEqual([3, 64, 127]);
+    expect(toHex(sparse.get(127)!)).toBe(toHex(roots.get(127)!));
+    expect(() => prefixRoots(flat, [131])).toThrow(RangeError);
+  });
+});
+
+describe('performance', () => {
+  it('a 100,000-record export against 4 and 100 earlier checkpoints (timing printed, not asserted)', async () => {
+    const big = makeLog(100_000);
+    const sizes = [1, 50_000, 99_999, 100_000];
+    const kept = await Promise.all(sizes.map((size) => checkpoint(big, size)));
+    const { jsonl } = exportOf(big, kept.at(-1)!);
+    const options = { checkpoint: kept.at(-1)!, publicKey: DEVICE.publicKey };
+    const time = <T>(run: () => T) => {
+      const start = performance.now();
+      const result = run();
+      return { ms: Math.round(performance.now() - start), result };
+    };
+    const plain = time(() => verifyExport(jsonl, options));
+    const withEarlier = time(() => verifyExport(jsonl, { ...options, earlier: kept }));
+    // One kept every 1,000 records (100 notes): the prefix roots come from one pass. Their roots
+    // here come from the incremental compact range the app stores with each append.
+    let range: CompactRange = EMPTY_RANGE;
+    const signing = [];
+    for (const [i, record] of big.entries()) {
+      range = appendLeaf(range, leafHash(fromHex(record.hash)));
+      if ((i + 1) % 1000 === 0) signing.push(signRoot(i + 1, rangeRoot(range)));
+    }
+    const daily = await Promise.all(signing);
+    const withMany = time(() => verifyExport(jsonl, { ...options, earlier: daily }));
+    expect(withMany.result).toMatchObject({ ok: true });
+    expect(withMany.result.ok && withMany.result.earlier).toHaveLength(100);
+    expect(plain.result).toMatchObject({ ok: true, records: 100_000 });
+    expect(withEarlier.result).toMatchObject({
+      ok: true,
+      earlier: sizes.map((size) => ({ size }))
+    });
+    console.log(
+      `earlier checkpoints, 100,000 records (${(jsonl.length / 1e6).toFixed(1)} MB JSONL): ` +
+        `verifyExport ${plain.ms} ms, with 4 earlier checkpoints ${withEarlier.ms} ms, ` +
+        `with 100 ${withMany.ms} ms`
+    );
+  }, 120_000);
 });
