@@ -259,6 +259,46 @@ test('export downloads the JSONL records and the signed checkpoint', async ({ pa
   console.log(`CLI (filtered): ${(await verifyWithCli(downloads)).trim()}`);
 });
 
+test('a later export is checked with the CLI against a checkpoint kept from an earlier one', async ({
+  page
+}) => {
+  await openAudit(page);
+  await append(page, SESSION);
+  const downloads: Download[] = [];
+  page.on('download', (download) => downloads.push(download));
+  const exportNow = async () => {
+    downloads.length = 0;
+    await page.getByTestId('audit-export').click();
+    await expect.poll(() => downloads.length).toBe(2);
+    const file = (suffix: string) => downloads.find((d) => d.suggestedFilename().endsWith(suffix))!;
+    return { jsonl: await file('.jsonl').path(), checkpoint: await file('.checkpoint').path() };
+  };
+  const first = await exportNow();
+  const keptSize = Number((await readFile(first.checkpoint, 'utf8')).split('\n')[1]);
+  // The log grows (the export's own record, then more work) before the second export.
+  await append(page, SESSION);
+  const second = await exportNow();
+  const cli = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [CLI, 'audit', 'verify', ...args]);
+  const { stdout } = await cli(
+    second.jsonl,
+    '--checkpoint',
+    second.checkpoint,
+    '--earlier',
+    first.checkpoint
+  );
+  expect(stdout).toMatch(
+    new RegExp(`consistent with the checkpoint of size ${keptSize}, root [0-9a-f]{64}\n`)
+  );
+  // Given the other way round, the newer checkpoint covers more than the older export holds.
+  const refused = await cli(first.jsonl, '--earlier', second.checkpoint).then(
+    () => null,
+    (error: { code: number; stderr: string }) => error
+  );
+  expect(refused?.code).toBe(1);
+  expect(refused?.stderr).toContain('audit.earlier-ahead');
+});
+
 test('a record edited by hand shows a broken chain and a detail that does not verify', async ({
   page
 }) => {

@@ -159,3 +159,42 @@ test('a label with a direction override or invisible character is refused by nam
   await expect(await importKey(page, raw.text, 'alice')).toContainText('Pinned 1 key.');
   await expect(page.getByTestId('key')).toHaveCount(1);
 });
+
+test('raising trust and removing a key each land with their record, and the chain holds after a reload', async ({
+  page
+}) => {
+  const [key] = makeKeys();
+  await gotoReady(page, '/keys');
+  await auditReady(page);
+  await expect(await importKey(page, key!.text, 'ci')).toContainText('Pinned 1 key.');
+  const card = page.locator(`[data-testid="key"][data-fingerprint="${key!.id}"]`);
+  await card.getByRole('combobox').selectOption('auto');
+  await expect(card).toHaveAttribute('data-trust', 'auto');
+  await card.getByRole('button', { name: 'Remove…' }).click();
+  await card.getByTestId('key-confirm').click();
+  await expect(page.getByTestId('key')).toHaveCount(0);
+
+  await page.reload();
+  await gotoReady(page, '/keys');
+  await auditReady(page);
+  await expect(page.getByTestId('key')).toHaveCount(0);
+  const status = await page.evaluate(
+    () =>
+      (
+        window as unknown as {
+          nightcoreAutomation: { audit: { status(): { status: string } } };
+        }
+      ).nightcoreAutomation.audit.status().status
+  );
+  expect(status).toBe('ok');
+  const events = (await auditEvents(page)).map((r) => [
+    r.event,
+    r.details.trust,
+    r.details.removed
+  ]);
+  expect(events).toEqual([
+    ['key.added', 'review', undefined],
+    ['key.changed', { from: 'review', to: 'auto' }, undefined],
+    ['key.revoked', undefined, true]
+  ]);
+});

@@ -99,6 +99,7 @@ describe('round trip', () => {
       treeSize: 12,
       root: toHex(MerkleTree.fromLeafHashes(RECORDS.map((r) => leafHash(fromHex(r.hash)))).root()),
       checkpointVerified: true,
+      earlier: [],
       notes: []
     });
   });
@@ -280,10 +281,16 @@ describe('tampering with a full export', () => {
   });
 
   it('a checkpoint for another size or origin', async () => {
+    // An older checkpoint is not this export's own: it is refused as one (it would leave the
+    // records after it unsigned), and checked as what it is, an earlier checkpoint.
     const older = await checkpointFor(RECORDS, 10);
     expect(verifyExport(FULL.jsonl, { ...TRUSTED, checkpoint: older })).toEqual(
       failsWith(null, 0, 'audit.checkpoint-size')
     );
+    expect(verifyExport(FULL.jsonl, { ...TRUSTED, earlier: [older] })).toMatchObject({
+      ok: true,
+      earlier: [{ size: 10 }]
+    });
     const jsonl = FULL.jsonl.replace(ORIGIN, 'nightcore.test/audit/device-0002');
     expect(verifyExport(jsonl, TRUSTED)).toEqual(failsWith(null, 0, 'audit.checkpoint-origin'));
   });

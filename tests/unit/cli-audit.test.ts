@@ -34,33 +34,54 @@ function nightcore(...args: string[]) {
 
 let lines: string[] = [];
 
-beforeAll(async () => {
-  expect(existsSync(CLI), 'dist/cli/nightcore.js is missing: run npm run build').toBe(true);
+/** 20 records; `tamperAt` gets another name, and every later record re-chains on it. */
+function makeLog(tamperAt = -1): AuditRecord[] {
   const records: AuditRecord[] = [];
-  let range: CompactRange = EMPTY_RANGE;
   for (let i = 0; i < 20; i++) {
     const previous = records.at(-1);
     const record = createRecord(previous ? { seq: previous.seq, hash: previous.hash } : null, {
       time: 1_800_000_000_000 + i,
       event: i % 2 ? 'verdict' : 'intake',
       subject: { requestId: `req-${i}` },
-      details: { name: `module-${i}` }
+      details: { name: i === tamperAt ? 'module-swapped' : `module-${i}` }
     });
     records.push(record);
+  }
+  return records;
+}
+
+/** A checkpoint over the first `size` records, signed by the device key. */
+function noteFor(records: AuditRecord[], size: number) {
+  let range: CompactRange = EMPTY_RANGE;
+  for (const record of records.slice(0, size)) {
     range = appendLeaf(range, leafHash(fromHex(record.hash)));
   }
-  const note = await signCheckpoint(
-    { origin: ORIGIN, size: range.size, root: rangeRoot(range) },
+  return signCheckpoint(
+    { origin: ORIGIN, size, root: rangeRoot(range) },
     { ...device, sign: async (m) => sign(m, SEED) }
   );
-  const { jsonl, checkpoint } = buildExport(records, {
+}
+
+const exportOf = (records: AuditRecord[], note: string) =>
+  buildExport(records, {
     origin: ORIGIN,
     deviceKey: device,
     checkpointNote: note,
     selection: 'all'
   });
+
+beforeAll(async () => {
+  expect(existsSync(CLI), 'dist/cli/nightcore.js is missing: run npm run build').toBe(true);
+  const records = makeLog();
+  const { jsonl, checkpoint } = exportOf(records, await noteFor(records, 20));
   writeFileSync(at('log.jsonl'), jsonl);
   writeFileSync(at('log.checkpoint'), checkpoint);
+  writeFileSync(at('early.checkpoint'), await noteFor(records, 12));
+  // Record 3 rewritten, the rest re-chained, and re-signed with the device key itself.
+  const rewritten = makeLog(3);
+  const forged = exportOf(rewritten, await noteFor(rewritten, 20));
+  writeFileSync(at('rewritten.jsonl'), forged.jsonl);
+  writeFileSync(at('rewritten.checkpoint'), forged.checkpoint);
   writeFileSync(at('device.vkey'), `${noteVerifierKey(device.name, device.publicKey)}\n`);
   lines = jsonl.split('\n');
 });
@@ -158,6 +179,39 @@ describe('nightcore audit verify', () => {
       'other.vkey'
     );
     expect(result.code, result.err).toBe(1);
+  });
+});
+
+describe('nightcore audit verify --earlier', () => {
+  it('a later export is consistent with a checkpoint kept from before', () => {
+    const result = verifyFile('log.jsonl', '--earlier', 'early.checkpoint');
+    expect(result.code, result.err).toBe(0);
+    expect(result.out).toMatch(/consistent with the checkpoint of size 12, root [0-9a-f]{64}\n/);
+  });
+
+  it('a log rewritten and re-signed passes alone, and fails against the kept checkpoint', () => {
+    const own = ['--checkpoint', 'rewritten.checkpoint', '--key', 'device.vkey'];
+    const alone = nightcore('audit', 'verify', 'rewritten.jsonl', ...own);
+    expect(alone.code, alone.err).toBe(0);
+    const caught = nightcore(
+      'audit',
+      'verify',
+      'rewritten.jsonl',
+      ...own,
+      '--earlier',
+      'early.checkpoint'
+    );
+    expect(caught.code).toBe(1);
+    expect(caught.err).toMatch(
+      /^broken at an earlier checkpoint .*: audit\.earlier-inconsistent: the earlier checkpoint \(size 12\) signed root [0-9a-f]{64}, but the first 12 records of this export lead to root [0-9a-f]{64}/
+    );
+  });
+
+  it("an earlier checkpoint passed as the export's own is refused, and says how to pass it", () => {
+    const result = nightcore('audit', 'verify', 'log.jsonl', '--checkpoint', 'early.checkpoint');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('audit.checkpoint-size');
+    expect(result.err).toContain('--earlier FILE');
   });
 });
 

@@ -1,5 +1,5 @@
 import { parseNoteVerifierKey } from '$lib/core/audit/checkpoint';
-import type { ExportFailure } from '$lib/core/audit/export';
+import type { ExportFailure, VerifyExportOptions } from '$lib/core/audit/export';
 import { proveInclusion, verifyExport } from '$lib/core/audit/export-verify';
 import { fromUtf8 } from '$lib/core/bytes';
 import { parsePublicKeys } from '$lib/core/keys';
@@ -8,14 +8,18 @@ import type { CliIO } from '../main';
 import { CliError, UsageError, readInput } from '../io';
 
 export const AUDIT_USAGE = `Usage:
-  nightcore audit verify EXPORT.jsonl [--checkpoint FILE] [--key FILE] [--json]
+  nightcore audit verify EXPORT.jsonl [--checkpoint FILE] [--earlier FILE]... [--key FILE] [--json]
   nightcore audit prove EXPORT.jsonl --seq N [--checkpoint FILE] [--key FILE] [--json]
 
 verify  checks an audit log exported from Night Core (Audit page, Export): every record's hash,
         every link of the chain, the Merkle root (or each record's inclusion proof for a filtered
         export) against the signed checkpoint, and the checkpoint's signature.
+        With --earlier, also that the log is consistent with checkpoints kept from earlier
+        exports: the root over its first n records must be the one each signed.
 prove   prints record N's Merkle inclusion proof against the export's tree.
   --checkpoint FILE  the .checkpoint file exported with the log (signed note)
+  --earlier FILE     a .checkpoint kept from an earlier export (repeatable); needs a full
+                     export, or a range from record 0 that holds the records it covers
   --key FILE         the device's public key, as exported from Settings: the signed-note
                      verifier key (name+hash+key) or raw base64/hex; without it the key named in
                      the export is used and reported as self-asserted
@@ -34,6 +38,7 @@ export async function auditCommand(argv: string[], io: CliIO): Promise<number> {
     args: rest,
     options: {
       checkpoint: { type: 'string' },
+      earlier: { type: 'string', multiple: true },
       key: { type: 'string' },
       seq: { type: 'string' },
       json: { type: 'boolean', default: false }
@@ -45,8 +50,12 @@ export async function auditCommand(argv: string[], io: CliIO): Promise<number> {
   if (!path || extra.length > 0)
     throw new UsageError(`audit ${action} takes exactly one EXPORT.jsonl`);
   const jsonl = await readText(path);
-  const options: { checkpoint?: string; publicKey?: Uint8Array } = {};
+  const options: VerifyExportOptions = {};
   if (values.checkpoint !== undefined) options.checkpoint = await readText(values.checkpoint);
+  if (values.earlier !== undefined) {
+    if (action === 'prove') throw new UsageError('--earlier is for audit verify');
+    options.earlier = await Promise.all(values.earlier.map(readText));
+  }
   if (values.key !== undefined) options.publicKey = await readDeviceKey(values.key);
 
   if (action === 'verify') {
@@ -63,6 +72,9 @@ export async function auditCommand(argv: string[], io: CliIO): Promise<number> {
           ? '  checkpoint signature verified\n'
           : '  checkpoint not checked (pass --checkpoint to anchor the records to a signed root)\n'
       );
+      for (const kept of result.earlier) {
+        io.out(`  consistent with the checkpoint of size ${kept.size}, root ${kept.root}\n`);
+      }
     }
     for (const note of result.notes) io.err(`  note ${note.code}: ${note.message}\n`);
     return 0;
@@ -89,7 +101,9 @@ function reportFailure(failure: ExportFailure, io: CliIO, json: boolean): number
     failure.seq !== null
       ? `record ${failure.seq} (line ${failure.line})`
       : failure.line === 0
-        ? 'the checkpoint'
+        ? /^(the )?earlier checkpoint/.test(failure.reason.message)
+          ? 'an earlier checkpoint (--earlier, numbered in the order given)'
+          : 'the checkpoint'
         : `line ${failure.line}`;
   io.err(`broken at ${where}: ${failure.reason.code}: ${failure.reason.message}\n`);
   return 1;

@@ -1,14 +1,16 @@
 /**
  * The Keys page's state: pinned publisher keys, importing them in any format core reads, and
- * changing trust. Every change is written to the audit log (key.added, key.changed, key.revoked).
+ * changing trust. Every change is written to the audit log (key.added, key.changed, key.revoked)
+ * in the same transaction as the change itself (keys-store.ts).
  */
+import type { AuditRecordInput } from '$lib/core/audit/record';
 import { parsePublicKeys, type ParsedPublicKey } from '$lib/core/keys';
 import { checkKeyLabel } from '$lib/core/keys/label';
 import type { Reason } from '$lib/core/verdict';
 import { parseNamePatterns } from '$lib/core/policy/scope';
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '$lib/core/wasm/capabilities';
 import type { KeyRow, KeyTrust } from '$lib/storage/records';
-import { addKey, deleteKey, listKeys, updateKey } from '$lib/storage/keys-store';
+import { addKey, deleteKey, listKeys, updateKey, type KeyWrite } from '$lib/storage/keys-store';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 
@@ -99,12 +101,13 @@ export class KeysState {
       labels.push(checked.label ? derived : ok.label);
     }
     const db = await database();
+    const audit = await auditLog.store();
     const outcome: ImportOutcome = { added: [], alreadyPinned: [], error: null };
-    for (const [index, key] of parsed.keys.entries()) {
-      const row = { ...toRow(key, labels[index]!, trust), ...scope.fields };
-      if (await addKey(db, row)) {
-        outcome.added.push(row);
-        await auditLog.record({
+    try {
+      for (const [index, key] of parsed.keys.entries()) {
+        const row = { ...toRow(key, labels[index]!, trust), ...scope.fields };
+        const record: AuditRecordInput = {
+          time: Date.now(),
           event: 'key.added',
           subject: { keyIds: [row.id] },
           details: {
@@ -115,12 +118,14 @@ export class KeysState {
             scope: row.scope,
             capabilities: row.capabilities ?? null
           }
-        });
-      } else {
-        outcome.alreadyPinned.push((await db.get('keys', row.id)) ?? row);
+        };
+        if (await addKey(audit, row, record)) outcome.added.push(row);
+        else outcome.alreadyPinned.push((await db.get('keys', row.id)) ?? row);
       }
+    } finally {
+      await auditLog.refresh();
+      await this.load();
     }
-    await this.load();
     return outcome;
   }
 
@@ -135,35 +140,39 @@ export class KeysState {
   }
 
   async setTrust(id: string, trust: KeyTrust): Promise<void> {
-    const db = await database();
-    const before = await db.get('keys', id);
-    if (!before || before.trust === trust) return;
-    await updateKey(db, id, { trust });
-    await auditLog.record({
-      event: trust === 'revoked' ? 'key.revoked' : 'key.changed',
-      subject: { keyIds: [id] },
-      details: { label: before.label, trust: { from: before.trust, to: trust } }
-    });
-    await this.load();
+    await this.#change(id, (before) =>
+      before.trust === trust
+        ? null
+        : {
+            change: { trust },
+            record: {
+              time: Date.now(),
+              event: trust === 'revoked' ? 'key.revoked' : 'key.changed',
+              subject: { keyIds: [id] },
+              details: { label: before.label, trust: { from: before.trust, to: trust } }
+            }
+          }
+    );
   }
 
   /** Changes what a key may sign for; returns the problem, or null when saved (or unchanged). */
   async setScope(id: string, input: ScopeInput): Promise<string | null> {
     const scope = readScope(input);
     if (!scope.ok) return scope.error;
-    const db = await database();
-    const before = await db.get('keys', id);
-    if (!before) return 'This key is no longer pinned.';
-    const from = { scope: before.scope, capabilities: before.capabilities ?? null };
-    if (JSON.stringify(from) === JSON.stringify(scope.fields)) return null;
-    await updateKey(db, id, scope.fields);
-    await auditLog.record({
-      event: 'key.changed',
-      subject: { keyIds: [id] },
-      details: { label: before.label, scope: { from, to: scope.fields } }
+    const written = await this.#change(id, (before) => {
+      const from = { scope: before.scope, capabilities: before.capabilities ?? null };
+      if (JSON.stringify(from) === JSON.stringify(scope.fields)) return null;
+      return {
+        change: scope.fields,
+        record: {
+          time: Date.now(),
+          event: 'key.changed',
+          subject: { keyIds: [id] },
+          details: { label: before.label, scope: { from, to: scope.fields } }
+        }
+      };
     });
-    await this.load();
-    return null;
+    return written === 'missing' ? 'This key is no longer pinned.' : null;
   }
 
   /** Renames a key; returns the problem (refused labels are audited), or null when done. */
@@ -177,33 +186,44 @@ export class KeysState {
       });
       return checked.reason.message;
     }
-    const db = await database();
-    const before = await db.get('keys', id);
     const clean = checked.label;
-    if (!before) return 'This key is no longer pinned.';
-    if (!clean || before.label === clean) return null;
-    await updateKey(db, id, { label: clean });
-    await auditLog.record({
-      event: 'key.changed',
-      subject: { keyIds: [id] },
-      details: { label: { from: before.label, to: clean } }
-    });
-    await this.load();
-    return null;
+    const written = await this.#change(id, (before) =>
+      !clean || before.label === clean
+        ? null
+        : {
+            change: { label: clean },
+            record: {
+              time: Date.now(),
+              event: 'key.changed',
+              subject: { keyIds: [id] },
+              details: { label: { from: before.label, to: clean } }
+            }
+          }
+    );
+    return written === 'missing' ? 'This key is no longer pinned.' : null;
   }
 
   /** Forgets a key entirely (its past signatures stay in the audit log). */
   async remove(id: string): Promise<void> {
-    const db = await database();
-    const before = await db.get('keys', id);
-    if (!before) return;
-    await deleteKey(db, id);
-    await auditLog.record({
+    const removed = await deleteKey(await auditLog.store(), id, (before) => ({
+      time: Date.now(),
       event: 'key.revoked',
       subject: { keyIds: [id] },
       details: { label: before.label, removed: true }
-    });
+    }));
+    if (!removed) return;
+    await auditLog.refresh();
     await this.load();
+  }
+
+  /** One key change and its record, in one transaction; the list re-read when it was saved. */
+  async #change(id: string, plan: Parameters<typeof updateKey>[2]): Promise<KeyWrite> {
+    const written = await updateKey(await auditLog.store(), id, plan);
+    if (written === 'saved') {
+      await auditLog.refresh();
+      await this.load();
+    }
+    return written;
   }
 }
 

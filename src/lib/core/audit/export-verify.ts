@@ -22,6 +22,7 @@ import { failure, readHeader, truncated } from './export-header';
 import type { Header } from './export-header';
 import { MerkleTree, leafHashInto, rootFromInclusionProof } from './merkle';
 import { GENESIS_HASH, readRecord } from './record';
+import { checkEarlier } from './earlier';
 
 const RECORD_KEYS = ['seq', 'time', 'event', 'subject', 'details', 'prevHash', 'hash'];
 const MAX_PROOF_LENGTH = 64;
@@ -92,6 +93,9 @@ type Scan =
 
 function scan(jsonl: string, options: VerifyExportOptions, targetSeq: number | null): Scan {
   if (typeof jsonl !== 'string') return failure(null, 1, 'audit.export-header', 'not text');
+  if (options.earlier !== undefined && !Array.isArray(options.earlier)) {
+    throw new TypeError('options.earlier must be an array of checkpoint notes');
+  }
   const notes: Reason[] = [];
   const times = new TimeNotes();
   const firstBreak = jsonl.indexOf('\n');
@@ -107,10 +111,12 @@ function scan(jsonl: string, options: VerifyExportOptions, targetSeq: number | n
   let root = checked;
   let rootLine = 0;
 
-  // Leaf hashes of a full export; a hostile treeSize cannot make this huge (a record line is over
-  // 128 characters, so the file bounds how many records can pass).
-  const capacity = Math.min(treeSize, Math.floor(jsonl.length / 128) + 1);
-  const flat = kind === 'full' ? new Uint8Array(capacity * 32) : null;
+  // Leaf hashes of an export from record 0 (full, or a range from 0: earlier checkpoints need the
+  // first leaves); a hostile treeSize cannot make this huge (a record line is over 128
+  // characters, so the file bounds how many records can pass).
+  const capacity = Math.min(header.to + 1, Math.floor(jsonl.length / 128) + 1);
+  const prefix = kind !== 'filtered' && from === 0 ? new Uint8Array(capacity * 32) : null;
+  const flat = kind === 'full' ? prefix : null;
   const leaf = new Uint8Array(32);
   let prev: { seq: number; hash: string; time: number } | null = null;
   let target: Target | null = null;
@@ -162,9 +168,10 @@ function scan(jsonl: string, options: VerifyExportOptions, targetSeq: number | n
     if (link !== null) return { ok: false, seq: expected, line: lineNo, reason: link };
     if (linked && record.time < prev!.time) times.add(record.seq, prev!.time, record.time);
 
-    leafHashInto(digest, flat ?? leaf, flat === null ? 0 : record.seq * 32);
+    leafHashInto(digest, prefix ?? leaf, prefix === null ? 0 : record.seq * 32);
+    const leafBytes =
+      prefix === null ? leaf : prefix.subarray(record.seq * 32, record.seq * 32 + 32);
     if (fields.proof !== null) {
-      const leafBytes = flat === null ? leaf : flat.subarray(record.seq * 32, record.seq * 32 + 32);
       const reached = rootFromInclusionProof(
         leafBytes,
         record.seq,
@@ -186,7 +193,6 @@ function scan(jsonl: string, options: VerifyExportOptions, targetSeq: number | n
       }
     }
     if (record.seq === targetSeq) {
-      const leafBytes = flat === null ? leaf : flat.subarray(record.seq * 32, record.seq * 32 + 32);
       target = {
         line: lineNo,
         recordHash: record.hash,
@@ -212,6 +218,26 @@ function scan(jsonl: string, options: VerifyExportOptions, targetSeq: number | n
     }
     root = computed;
   }
+  const earlier = checkEarlier(options.earlier ?? [], header, prefix, count);
+  if (!Array.isArray(earlier)) return earlier;
+  if (earlier.length > 0) {
+    if (
+      options.publicKey === undefined &&
+      !notes.some((n) => n.code === 'audit.key-self-asserted')
+    ) {
+      const why =
+        'the earlier checkpoints were checked with the key the export names itself; pass the ' +
+        'trusted device key to know who signed them';
+      notes.push(reason('audit.key-self-asserted', why));
+    }
+    const largest = earlier.at(-1)!.size;
+    if (options.checkpoint === undefined && largest < treeSize) {
+      const why =
+        `records ${largest}..${treeSize - 1} come after the largest earlier checkpoint ` +
+        `(size ${largest}): only the chain vouches for them`;
+      notes.push(reason('audit.earlier-tail', why));
+    }
+  }
   const result = {
     ok: true as const,
     kind,
@@ -220,6 +246,7 @@ function scan(jsonl: string, options: VerifyExportOptions, targetSeq: number | n
     treeSize,
     root: hexOf(root!),
     checkpointVerified: options.checkpoint !== undefined,
+    earlier,
     notes: [...notes, ...times.list()]
   };
   return { ok: true, result, flat, target };
@@ -254,7 +281,10 @@ function checkpointRoot(
   });
   if (!checked.ok) return { ok: false, seq: null, line: 0, reason: checked.reason };
   if (checked.checkpoint.size !== header.treeSize) {
-    const why = `the checkpoint is for ${checked.checkpoint.size} records, the header says ${header.treeSize}`;
+    const why =
+      `the checkpoint is for ${checked.checkpoint.size} records, the header says ` +
+      `${header.treeSize}: it is not this export's own checkpoint (a checkpoint kept from an ` +
+      'earlier export is checked as an earlier one: --earlier FILE)';
     return failure(null, 0, 'audit.checkpoint-size', why);
   }
   return checked.checkpoint.root;

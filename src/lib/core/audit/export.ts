@@ -52,6 +52,18 @@ export interface VerifyExportOptions {
   checkpoint?: string;
   /** The trusted device key; without it the header's (self-asserted) key checks the signature. */
   publicKey?: Uint8Array;
+  /**
+   * Checkpoint notes kept from earlier exports (earlier.ts): each must be signed by the device key
+   * and its root must be the root over the export's first `size` records.
+   */
+  earlier?: readonly string[];
+}
+
+/** An earlier checkpoint the export was found consistent with. */
+export interface ConsistentCheckpoint {
+  size: number;
+  /** Its signed root, lowercase hex: the root over the export's first `size` records. */
+  root: string;
 }
 
 export type ExportVerification =
@@ -64,6 +76,8 @@ export type ExportVerification =
       /** The tree root the records lead to (lowercase hex). */
       root: string;
       checkpointVerified: boolean;
+      /** The earlier checkpoints given, smallest first, each consistent with this export. */
+      earlier: ConsistentCheckpoint[];
       notes: Reason[];
     }
   | ExportFailure;
