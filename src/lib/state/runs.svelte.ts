@@ -25,6 +25,7 @@ import type { InputFile } from '$lib/runtime/protocol';
 import type { RunStatus } from '$lib/core/run-status';
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
+import { databaseStatus } from './database-status.svelte';
 import { runMode } from './run-mode.svelte';
 import { pendingCount } from './pending.svelte';
 import { signRunReceipt } from './receipts';
@@ -367,3 +368,6 @@ function hold(run: LiveRun): Promise<void> {
 }
 
 export const runsState = new RunsState();
+// A newer tab waiting to upgrade the database gets it once no run here has an outcome to write.
+databaseStatus.busy = () =>
+  runsState.live.some((run) => run.launched && (!run.ended || run.saving));

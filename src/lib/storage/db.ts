@@ -74,9 +74,16 @@ export type StoreName = (typeof STORE_NAMES)[number];
 
 /** Opens (creating or upgrading) the database in the global `indexedDB` (fake-indexeddb in Node tests). */
 export function openNightCoreDB(
-  options: { name?: string; version?: number; onBlocked?: () => void } = {}
+  options: {
+    name?: string;
+    version?: number;
+    onBlocked?: () => void;
+    /** Another tab wants a newer schema: the callee closes `db` when it safely can. */
+    onBlocking?: (db: NightCoreDatabase) => void;
+  } = {}
 ): Promise<NightCoreDatabase> {
-  const { name = DB_NAME, version = DB_VERSION, onBlocked } = options;
+  const { name = DB_NAME, version = DB_VERSION, onBlocked, onBlocking } = options;
+  let opened: NightCoreDatabase | undefined;
   return openDB<NightCoreDB>(name, version, {
     upgrade(db, oldVersion, newVersion, tx) {
       // Rungs up to the version asked for (tests open older versions to test the climb).
@@ -150,8 +157,9 @@ export function openNightCoreDB(
     },
     blocking() {
       // Another tab wants a newer schema: let it upgrade instead of holding it up forever.
+      if (opened) onBlocking?.(opened);
     }
-  });
+  }).then((db) => (opened = db));
 }
 
 /** Number of records in every store, for the Settings page and tests. */
