@@ -39,7 +39,8 @@ export interface RunResult {
 export interface RunHandle {
   done: Promise<RunResult>;
   /** Kills the run now (the user's Stop); a no-op once it ended. */
-  stop(): void;
+  /** Ends the run as `killed`; `message` says why (the user's stop unless told otherwise). */
+  stop(message?: string): void;
 }
 
 export interface HostOptions {
@@ -167,5 +168,8 @@ export function startRun(worker: RunWorker, start: StartMessage, options: HostOp
       `The run could not start: ${error instanceof Error ? error.message : String(error)}`
     );
   }
-  return { done, stop: () => finish('killed', null, 'Stopped by the user.') };
+  return {
+    done,
+    stop: (message = 'Stopped by the user.') => finish('killed', null, message)
+  };
 }

@@ -2,6 +2,7 @@
  * The run mode: one switch, always visible. `lockdown` (nothing runs; intake still verifies and
  * queues), `review` (every run asks a human), `auto` (trusted signers and pinned hashes with
  * nothing flagged run without a click). Deny rules hold in every mode. Changes are audited.
+ * Switching to lockdown also stops what is running, in every tab (runs.svelte.ts listens).
  */
 import { auditLog } from './audit-log.svelte';
 import { database } from './database';
@@ -34,6 +35,18 @@ export class RunModeState {
   loaded = $state(false);
 
   #channel: BroadcastChannel | null = null;
+  #lockdownListeners: (() => void)[] = [];
+
+  /** Called whenever the mode becomes lockdown, switched here or in another tab. */
+  onLockdown(listener: () => void): void {
+    this.#lockdownListeners.push(listener);
+  }
+
+  #became(mode: RunMode): void {
+    const was = this.mode;
+    this.mode = mode;
+    if (mode === 'lockdown' && was !== 'lockdown') for (const f of this.#lockdownListeners) f();
+  }
 
   /**
    * Reads the mode from storage. Callers that act on the mode (intake, decisions, runs) call this
@@ -46,7 +59,10 @@ export class RunModeState {
     }
     const row = await (await database()).get('meta', META_NAME);
     const value = row?.value;
-    this.mode = RUN_MODES.some((m) => m.value === value) ? (value as RunMode) : DEFAULT_MODE;
+    const mode = RUN_MODES.some((m) => m.value === value) ? (value as RunMode) : DEFAULT_MODE;
+    // The first read is where this page starts, not a switch: nothing here runs yet.
+    if (this.loaded) this.#became(mode);
+    else this.mode = mode;
     this.loaded = true;
   }
 
@@ -61,7 +77,7 @@ export class RunModeState {
       details: { setting: 'run-mode', from, to: mode }
     });
     await (await database()).put('meta', { name: META_NAME, value: mode });
-    this.mode = mode;
+    this.#became(mode);
     this.#channel?.postMessage(mode);
   }
 }

@@ -27,6 +27,7 @@ import { auditLog } from './audit-log.svelte';
 import { database } from './database';
 import { databaseStatus } from './database-status.svelte';
 import { runMode } from './run-mode.svelte';
+import { announceStopAll, onStopAllElsewhere, STOP_MESSAGE, type StopAllReason } from './stop-all';
 import { pendingCount } from './pending.svelte';
 import { signRunReceipt } from './receipts';
 import { denyNow, fromResult, grantFor, grantSummary, join } from './run-checks';
@@ -163,17 +164,29 @@ export class RunsState {
     return null;
   }
 
-  stop(id: string): void {
+  stop(id: string, message?: string): void {
     const run = this.live.find((r) => r.id === id);
     if (!run) return;
-    if (run.handle) run.handle.stop();
-    else void this.#end(run, { status: 'killed', message: 'Stopped before it started.' });
+    if (run.handle) run.handle.stop(message);
+    else
+      void this.#end(run, { status: 'killed', message: message ?? 'Stopped before it started.' });
   }
 
-  stopAll(): void {
+  /**
+   * Stops every run of this tab and, unless it was another tab's stop, tells the other tabs to do
+   * the same: "Stop all" and lockdown mean every run, not this page's. Each tab records what it
+   * stopped; a tab with nothing running records nothing for another tab's stop or a lockdown.
+   */
+  stopAll(why: StopAllReason = 'button'): void {
     const count = this.live.length;
-    for (const run of [...this.live]) this.stop(run.id);
-    void auditLog.record({ event: 'run.stop-all', subject: {}, details: { runs: count } });
+    for (const run of [...this.live]) this.stop(run.id, STOP_MESSAGE[why]);
+    if (why === 'button') announceStopAll();
+    if (why !== 'button' && count === 0) return;
+    void auditLog.record({
+      event: 'run.stop-all',
+      subject: {},
+      details: { runs: count, reason: why }
+    });
   }
 
   /** Starts a run's worker; once per run, whoever calls (start, or a run that ended). */
@@ -368,6 +381,9 @@ function hold(run: LiveRun): Promise<void> {
 }
 
 export const runsState = new RunsState();
+// Listening from the start: a tab that never pressed Stop all must still hear another's.
+onStopAllElsewhere(() => runsState.stopAll('another-tab'));
+runMode.onLockdown(() => runsState.stopAll('lockdown'));
 // A newer tab waiting to upgrade the database gets it once no run here has an outcome to write.
 databaseStatus.busy = () =>
   runsState.live.some((run) => run.launched && (!run.ended || run.saving));
