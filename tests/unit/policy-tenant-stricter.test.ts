@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_POLICY,
+  inertNote,
   looserOverrides,
   parsePolicy,
   rulesFor,
@@ -340,5 +341,17 @@ describe('a tenant override only tightens, field by field', () => {
     const policy = policyWith(BASE, acme);
     expect(policy.tenants?.acme).toEqual(acme);
     expect(rulesFor(policy, 'acme').limits.defaults.memoryMiB).toBe(64);
+  });
+
+  it('the message note counts and names them (at most 10 names)', () => {
+    const w = (i: number) => ({ field: `tenants.t${i}.drift`, message: 'x' });
+    expect(inertNote([])).toBe('');
+    expect(inertNote([w(1)])).toBe(
+      ' 1 tenant value is looser than the base and does not apply: tenants.t1.drift.'
+    );
+    const many = inertNote(Array.from({ length: 12 }, (_, i) => w(i)));
+    expect(many).toMatch(/^ 12 tenant values are looser than the base and do not apply: /);
+    expect(many).toMatch(/tenants\.t9\.drift and 2 more\.$/);
+    expect(many).not.toContain('t10');
   });
 });

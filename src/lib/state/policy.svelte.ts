@@ -11,6 +11,7 @@
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '$lib/core/json';
 import {
   DEFAULT_POLICY,
+  inertNote,
   looserOverrides,
   MAX_POLICY_CHARS,
   parsePolicy,
@@ -200,7 +201,7 @@ export class PolicyState {
     this.warnings = looserOverrides(policy);
     this.message = {
       kind: 'ok',
-      text: `${fileName} is a valid policy with ${changes.length} change(s) from the policy in force (${this.inForceLabel}).${inertText(this.warnings)} Nothing is in force until you confirm below.`
+      text: `${fileName} is a valid policy with ${changes.length} change(s) from the policy in force (${this.inForceLabel}).${inertNote(this.warnings)} Nothing is in force until you confirm below.`
     };
   }
 
@@ -361,7 +362,7 @@ export class PolicyState {
       this.warnings = inert;
       this.message = {
         kind: 'ok',
-        text: `Saved as version ${saved.version}: ${summary}.${inertText(inert)}`
+        text: `Saved as version ${saved.version}: ${summary}.${inertNote(inert)}`
       };
       return true;
     } catch (error) {
@@ -379,15 +380,6 @@ function plainChange(c: PolicyChange): JsonObject {
   if (c.before !== undefined) out.before = c.before;
   if (c.after !== undefined) out.after = c.after;
   return out;
-}
-
-/** The message's note on inert tenant values (empty when there are none). */
-function inertText(warnings: readonly PolicyWarning[]): string {
-  if (warnings.length === 0) return '';
-  const n = warnings.length;
-  const shown = warnings.slice(0, 10).map((w) => w.field);
-  const more = n > shown.length ? ` and ${n - shown.length} more` : '';
-  return ` ${n} tenant value${n === 1 ? ' is' : 's are'} looser than the base and ${n === 1 ? 'does' : 'do'} not apply: ${shown.join(', ')}${more}.`;
 }
 
 export function errorText(e: PolicyFieldError): string {

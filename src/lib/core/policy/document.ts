@@ -12,7 +12,7 @@ import { isJsonArray, isJsonObject, jsonKindOf, parseJson, type JsonValue } from
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '../wasm/capabilities';
 import { mergeRules } from './stricter';
 
-export { looserOverrides, type PolicyWarning } from './stricter';
+export { inertNote, looserOverrides, type PolicyWarning } from './stricter';
 
 export type RejectOrReview = 'reject' | 'review';
 

@@ -111,3 +111,14 @@ export function looserOverrides(policy: Policy): PolicyWarning[] {
   }
   return out;
 }
+
+/** One sentence for a message about inert tenant values (empty when there are none). */
+export function inertNote(warnings: readonly PolicyWarning[]): string {
+  const n = warnings.length;
+  if (n === 0) return '';
+  const shown = warnings.slice(0, 10).map((w) => w.field);
+  const more = n > shown.length ? ` and ${n - shown.length} more` : '';
+  const verb =
+    n === 1 ? 'value is looser than the base and does' : 'values are looser than the base and do';
+  return ` ${n} tenant ${verb} not apply: ${shown.join(', ')}${more}.`;
+}
