@@ -155,3 +155,119 @@ test('a tenant zip names its tenant: that tenant’s override applies to it and 
   expect(intakes.map((r) => r.details.tenant)).toEqual(['acme', 'beta']);
   expect(watch.problems).toEqual([]);
 });
+
+/** Puts `edit(policy)` in force through the Policy page's JSON view; returns the save message. */
+async function editPolicy(
+  page: import('@playwright/test').Page,
+  edit: (policy: Record<string, unknown>) => void
+) {
+  await gotoReady(page, '/policy');
+  const json = page.getByTestId('policy-json');
+  await expect(json).not.toHaveValue('');
+  const policy = JSON.parse(await json.inputValue());
+  edit(policy);
+  await json.fill(JSON.stringify(policy, null, 2));
+  await page.getByTestId('policy-save').click();
+  const message = page.getByTestId('policy-message');
+  await expect(message).toContainText('Saved as version');
+  return message;
+}
+
+test('a tenant override cannot loosen the base: the looser values are inert, and the Policy page says so', async ({
+  page
+}) => {
+  const watch = watchForProblems(page);
+  const w = cliWorkspace('tenant-loose');
+  const hello = readFileSync(w.fixture('hello'));
+  // Signed by alice, whose key is never pinned here: a stranger naming the folder "acme".
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--detached', 'raw');
+  const sig = readFileSync(w.path('hello.wasm.ed25519'));
+  const zip = (files: Record<string, Uint8Array>) => ({
+    name: 'acme.zip',
+    mimeType: 'application/zip',
+    buffer: Buffer.from(
+      zipSync(Object.fromEntries(Object.entries(files).map(([n, d]) => [`acme/${n}`, d])))
+    )
+  });
+
+  const message = await editPolicy(page, (policy) => {
+    policy.unsigned = 'reject';
+    policy.unknownSigner = 'reject';
+    // drift is "reject" in the base too: equal, so not looser and not listed.
+    policy.tenants = { acme: { unsigned: 'review', unknownSigner: 'review', drift: 'reject' } };
+  });
+  await expect(message).toContainText(
+    '2 tenant values are looser than the base and do not apply: tenants.acme.unsigned, tenants.acme.unknownSigner.'
+  );
+  const warnings = page.getByTestId('policy-warnings');
+  await expect(warnings.locator('li')).toHaveCount(2);
+  await expect(warnings.locator('li[data-field="tenants.acme.unsigned"]')).toContainText(
+    '"review" is looser than the base "reject"; the base value applies'
+  );
+  await expect(warnings.locator('li[data-field="tenants.acme.unknownSigner"]')).toBeVisible();
+  // The stored document keeps the values (nothing lost) and still says so after a reload.
+  await gotoReady(page, '/policy');
+  await expect(page.getByTestId('policy-warnings').locator('li')).toHaveCount(2);
+  expect(JSON.parse(await page.getByTestId('policy-json').inputValue()).tenants).toEqual({
+    acme: { unsigned: 'review', unknownSigner: 'review', drift: 'reject' }
+  });
+
+  await gotoReady(page, '/inbox');
+  const requests = page.getByTestId('request');
+  // Unsigned (no module.sig) in an acme zip: still rejected.
+  await page.getByTestId('intake-file').setInputFiles([zip({ 'module.wasm': hello })]);
+  await expect(requests).toHaveCount(1);
+  await expect(requests.first()).toHaveAttribute('data-state', 'rejected');
+  await expect(requests.first()).toContainText('tenant.signature-missing');
+  // Signed by a key that is not pinned: the base "reject" holds, not acme's "review".
+  await page
+    .getByTestId('intake-file')
+    .setInputFiles([zip({ 'module.wasm': hello, 'module.sig': sig })]);
+  await expect(requests).toHaveCount(2);
+  const stranger = requests.first();
+  await expect(stranger.getByTestId('request-tenant')).toHaveText('Tenant acme');
+  await expect(stranger).toHaveAttribute('data-state', 'rejected');
+  await expect(stranger).toContainText('policy.unknown-signer');
+
+  await auditReady(page);
+  const saved = (await auditRecords(page)).filter(
+    (r) => r.event === 'policy.version' && r.details.result !== 'refused'
+  );
+  expect(saved.at(-1)?.details).toMatchObject({
+    inert: [{ field: 'tenants.acme.unsigned' }, { field: 'tenants.acme.unknownSigner' }],
+    inertCount: 2
+  });
+  expect(watch.problems).toEqual([]);
+});
+
+test('a tenant block added after approval stops that tenant’s run at start', async ({ page }) => {
+  const watch = watchForProblems(page);
+  const w = cliWorkspace('tenant-block');
+  const hello = readFileSync(w.fixture('hello'));
+  w.nightcore('sign', 'hello.wasm', '--key', 'alice.key', '--detached', 'raw');
+  const sig = readFileSync(w.path('hello.wasm.ed25519'));
+  const sha = createHash('sha256').update(hello).digest('hex');
+
+  await pinKey(page, w.text('alice.pub'));
+  await gotoReady(page, '/inbox');
+  await page.getByTestId('intake-file').setInputFiles([
+    {
+      name: 'acme.zip',
+      mimeType: 'application/zip',
+      buffer: Buffer.from(zipSync({ 'acme/module.wasm': hello, 'acme/module.sig': sig }))
+    }
+  ]);
+  const request = page.getByTestId('request').first();
+  await expect(request).toHaveAttribute('data-state', 'pending');
+  await request.getByTestId('approve').click();
+  await expect(request).toHaveAttribute('data-state', 'approved');
+
+  // The base does not block it; only acme's override does, after the approval.
+  await editPolicy(page, (policy) => {
+    policy.tenants = { acme: { blockedHashes: [sha] } };
+  });
+  const run = await runReady(page, 'module.wasm');
+  await runEnded(run, 'refused');
+  await expect(run).toContainText('This module hash has been blocked since it was approved.');
+  expect(watch.problems).toEqual([]);
+});

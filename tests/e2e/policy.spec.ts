@@ -434,3 +434,57 @@ test('a draft begun before another save does not silently undo it', async ({ pag
     page.getByTestId('policy-diff').locator('li[data-field="pinnedHashes"]')
   ).toHaveAttribute('data-kind', 'removed');
 });
+
+test('an import with looser tenant values says which do not apply, before and after the confirm', async ({
+  page
+}) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nightcore-e2e-policy-'));
+  await openPolicy(page);
+  const warnings = page.getByTestId('policy-warnings');
+  await expect(warnings).toHaveCount(0);
+  const file = join(dir, 'tenants.json');
+  const tenants = {
+    acme: { threshold: 1, allowedCapabilities: ['args', 'fs-write'], maxModuleBytes: 10 }
+  };
+  writeFileSync(file, JSON.stringify({ ...DEFAULT_POLICY, threshold: 2, tenants }));
+  const looser =
+    '2 tenant values are looser than the base and do not apply: tenants.acme.threshold, tenants.acme.allowedCapabilities.';
+
+  await page.getByTestId('policy-import').setInputFiles(file);
+  await expect(page.getByTestId('policy-message')).toContainText(looser);
+  await expect(page.getByTestId('policy-message')).toContainText('Nothing is in force until');
+  await expect(warnings.locator('li')).toHaveCount(2);
+  await expect(warnings.locator('li[data-field="tenants.acme.threshold"]')).toContainText(
+    '1 is lower than the base 2; the base value applies'
+  );
+  await expect(warnings.locator('li[data-field="tenants.acme.allowedCapabilities"]')).toContainText(
+    'allows fs-write, which the base does not'
+  );
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const result = await new AxeBuilder({ page })
+      .include('[data-testid="policy-warnings"]')
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    const serious = result.violations.filter((v) => ['serious', 'critical'].includes(v.impact!));
+    expect(serious.map((v) => `${colorScheme}: ${v.id}`)).toEqual([]);
+  }
+
+  // Discarded: the policy in force (the default) has no tenants, so no warnings.
+  await page.getByTestId('policy-import-discard').click();
+  await expect(warnings).toHaveCount(0);
+
+  await page.getByTestId('policy-import').setInputFiles(file);
+  await page.getByTestId('policy-import-confirm').click();
+  await expect(page.getByTestId('policy-message')).toContainText(`Saved as version 2:`);
+  await expect(page.getByTestId('policy-message')).toContainText(looser);
+  await expect(warnings.locator('li')).toHaveCount(2);
+  // Saved as written: the inert values are kept, not dropped.
+  expect((await draft(page)).tenants).toEqual(tenants);
+  const [record] = (await policyAudit(page)).slice(-1);
+  expect(record?.details).toMatchObject({
+    source: 'import',
+    inertCount: 2,
+    inert: [{ field: 'tenants.acme.threshold' }, { field: 'tenants.acme.allowedCapabilities' }]
+  });
+});

@@ -44,7 +44,7 @@ describe('parsePolicy: valid documents', () => {
     expect(DEFAULT_POLICY.allowedCapabilities).toEqual(['args', 'env', 'clock', 'random', 'stdin']);
   });
 
-  it('accepts tenants with partial overrides; blocked hashes add up', () => {
+  it('accepts tenants with partial overrides; blocked hashes add up; looser values are inert', () => {
     const other = 'cd'.repeat(32);
     const policy = ok(
       parsePolicy(
@@ -63,9 +63,11 @@ describe('parsePolicy: valid documents', () => {
     );
     const acme = rulesFor(policy, 'acme');
     expect(acme.threshold).toBe(2);
-    expect(acme.unsigned).toBe('review');
+    // Looser than the base: kept in the document, but the base value applies.
+    expect(policy.tenants?.acme?.unsigned).toBe('review');
+    expect(acme.unsigned).toBe('reject');
     expect(acme.blockedHashes).toEqual([SHA, other]);
-    expect(acme.limits.maximum.memoryMiB).toBe(1024);
+    expect(acme.limits.maximum.memoryMiB).toBe(512);
     expect(acme.limits.maximum.timeoutMs).toBe(60000);
     expect(rulesFor(policy, 'nobody').threshold).toBe(1);
     expect(rulesFor(policy, '__proto__').threshold).toBe(1);
@@ -209,11 +211,11 @@ describe('parsePolicy: invalid documents, with exact field errors', () => {
       ['tenants.acme.threshold: must be a whole number between 1 and 16']
     ],
     [
-      'a tenant default above the base maximum',
-      withField({ tenants: { acme: { limits: { defaults: { memoryMiB: 600 } } } } }),
-      [
-        'tenants.acme.limits.defaults.memoryMiB: must not exceed limits.maximum.memoryMiB (600 > 512)'
-      ]
+      // Merged values are the lower of each, so the base default 64 meets the tenant's maximum 32
+      // (a tenant default above the base one is inert, not an error: tests/unit/policy-tenant-stricter).
+      'a tenant maximum below the merged default',
+      withField({ tenants: { acme: { limits: { maximum: { memoryMiB: 32 } } } } }),
+      ['tenants.acme.limits.defaults.memoryMiB: must not exceed limits.maximum.memoryMiB (64 > 32)']
     ]
   ])('refuses %s', (_label, input, expected) => {
     const got = errors(parsePolicy(input));

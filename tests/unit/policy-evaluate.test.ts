@@ -353,14 +353,25 @@ const CASES: [string, PolicyInput, string | null, Expect][] = [
     R
   ],
   [
-    'tenant override loosens unsigned',
+    // Tenant names are not signed: a looser override is inert (core/policy/stricter.ts).
+    'tenant override cannot loosen unsigned',
     input({
       tenant: 'lab',
       verdict: unsignedVerdict,
       policyPatch: { tenants: { lab: { unsigned: 'review' } } }
     }),
     'policy.unsigned',
-    Q
+    R
+  ],
+  [
+    'tenant override tightens unsigned',
+    input({
+      tenant: 'lab',
+      verdict: unsignedVerdict,
+      policyPatch: { unsigned: 'review', tenants: { lab: { unsigned: 'reject' } } }
+    }),
+    'policy.unsigned',
+    R
   ],
   [
     'tenant cannot lift a block',

@@ -11,10 +11,13 @@
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '$lib/core/json';
 import {
   DEFAULT_POLICY,
+  inertNote,
+  looserOverrides,
   MAX_POLICY_CHARS,
   parsePolicy,
   type Policy,
-  type PolicyFieldError
+  type PolicyFieldError,
+  type PolicyWarning
 } from '$lib/core/policy/document';
 import { diffPolicies, summarizeChanges, type PolicyChange } from '$lib/core/policy/diff';
 import { dryRun, type DryRunRow } from '$lib/core/policy/dry-run';
@@ -28,7 +31,7 @@ import { database } from './database';
 import { downloadText } from './download';
 import { runMode } from './run-mode.svelte';
 
-export type { DryRunRow, Policy, PolicyChange, PolicyFieldError };
+export type { DryRunRow, Policy, PolicyChange, PolicyFieldError, PolicyWarning };
 
 /** One row of the history. The built-in default is never stored and has no date. */
 export interface PolicyVersionView {
@@ -65,6 +68,11 @@ export class PolicyState {
   /** The draft, as JSON text. */
   text = $state(pretty(DEFAULT_POLICY));
   errors = $state.raw<PolicyFieldError[]>([]);
+  /**
+   * Tenant values looser than the base in the document last judged (in force, saved, imported or
+   * dry-run): valid, but inert, since an override only ever tightens (core/policy/stricter.ts).
+   */
+  warnings = $state.raw<PolicyWarning[]>([]);
   message = $state<{ kind: 'ok' | 'error'; text: string } | null>(null);
   busy = $state(false);
   /** The version whose diff against its predecessor is shown. */
@@ -114,7 +122,10 @@ export class PolicyState {
       this.current = current;
       this.versions = [...stored.reverse(), builtIn];
       this.selected ??= this.versions[0]?.key ?? null;
-      if (clean) this.text = pretty(current);
+      if (clean) {
+        this.text = pretty(current);
+        this.warnings = looserOverrides(current);
+      }
       this.loaded = true;
     } catch (error) {
       this.message = { kind: 'error', text: `Could not read the policy: ${messageOf(error)}` };
@@ -141,6 +152,7 @@ export class PolicyState {
   revert(): void {
     this.text = pretty(this.current);
     this.errors = [];
+    this.warnings = looserOverrides(this.current);
     this.message = null;
   }
 
@@ -180,14 +192,16 @@ export class PolicyState {
       text: `Import of ${this.pendingImport.fileName} discarded. The policy in force (${this.inForceLabel}) is unchanged.`
     };
     this.pendingImport = null;
+    this.warnings = looserOverrides(this.current);
   }
 
   #offerImport(fileName: string, text: string, policy: Policy): void {
     const changes = diffPolicies(this.current, policy);
     this.pendingImport = { fileName, text, policy, against: this.current.version, changes };
+    this.warnings = looserOverrides(policy);
     this.message = {
       kind: 'ok',
-      text: `${fileName} is a valid policy with ${changes.length} change(s) from the policy in force (${this.inForceLabel}). Nothing is in force until you confirm below.`
+      text: `${fileName} is a valid policy with ${changes.length} change(s) from the policy in force (${this.inForceLabel}).${inertNote(this.warnings)} Nothing is in force until you confirm below.`
     };
   }
 
@@ -235,6 +249,7 @@ export class PolicyState {
         inspections.set(sha, row ? inspectWasm(await moduleBytes(row)) : null);
       }
       this.errors = [];
+      this.warnings = looserOverrides(judged.policy);
       this.dryRows = dryRun({
         requests,
         inspections,
@@ -270,6 +285,7 @@ export class PolicyState {
       const file: JsonObject = fileName === undefined ? {} : { fileName };
       if (!judged.ok) {
         this.errors = judged.errors;
+        this.warnings = [];
         this.message = {
           kind: 'error',
           text: `${source === 'import' ? 'Import' : 'Save'} refused: ${judged.errors.length} problem(s). The policy in force (${this.inForceLabel}) is unchanged.`
@@ -287,6 +303,7 @@ export class PolicyState {
         });
         return false;
       }
+      const inert = looserOverrides(judged.policy);
       let conflict: number | null = null;
       let summary = '';
       const saved = await changePolicy((before) => {
@@ -306,7 +323,16 @@ export class PolicyState {
             ...file,
             change: summary,
             changes: changes.slice(0, MAX_AUDITED_CHANGES).map(plainChange),
-            changeCount: changes.length
+            changeCount: changes.length,
+            // Saved, but said: these tenant values are looser than the base and do not apply.
+            ...(inert.length > 0
+              ? {
+                  inert: inert
+                    .slice(0, MAX_AUDITED_CHANGES)
+                    .map((w) => ({ field: w.field, message: w.message })),
+                  inertCount: inert.length
+                }
+              : {})
           }
         };
       });
@@ -333,7 +359,11 @@ export class PolicyState {
       this.text = pretty(saved);
       this.selected = saved.version;
       await this.load();
-      this.message = { kind: 'ok', text: `Saved as version ${saved.version}: ${summary}.` };
+      this.warnings = inert;
+      this.message = {
+        kind: 'ok',
+        text: `Saved as version ${saved.version}: ${summary}.${inertNote(inert)}`
+      };
       return true;
     } catch (error) {
       this.message = { kind: 'error', text: `Not saved: ${messageOf(error)}` };

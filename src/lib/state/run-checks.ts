@@ -3,6 +3,7 @@
  * outcome read from the worker's result, joining streamed output, and what a request grants a
  * run (state/runs.svelte.ts).
  */
+import { rulesFor } from '$lib/core/policy/document';
 import { currentPolicy } from '$lib/storage/policy-store';
 import { listKeys } from '$lib/storage/keys-store';
 import { NO_VERDICT } from '$lib/storage/requests-store';
@@ -32,7 +33,8 @@ export async function denyNow(request: RequestRow): Promise<string | null> {
   if (request.verdict.reasons.some((r) => r.code === NO_VERDICT)) {
     return 'It was stored without its verdict: take the bundle in again.';
   }
-  if (policy.blockedHashes.includes(request.moduleSha256)) {
+  // The request's tenant counts: a tenant's block added after approval stops that tenant's runs.
+  if (rulesFor(policy, request.tenant).blockedHashes.includes(request.moduleSha256)) {
     return 'This module hash has been blocked since it was approved.';
   }
   const keys = await listKeys(db);

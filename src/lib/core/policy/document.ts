@@ -2,7 +2,7 @@
  * The policy document (DESIGN.md, "Trust, policy, approval"; docs/policy.md): how unsigned and
  * unknown-signer input is handled, the signature threshold, the size cap, default and maximum
  * limits, allowed capabilities, blocked and pinned hashes, rollback, drift, expiry and foreign
- * import rules, and per-tenant overrides.
+ * import rules, and per-tenant overrides (which only tighten: stricter.ts).
  *
  * parsePolicy reads JSON text with the strict parser (duplicate keys refused), checks every field,
  * refuses unknown fields, and reports every problem as `{field, message}` with a dotted path
@@ -10,6 +10,9 @@
  */
 import { isJsonArray, isJsonObject, jsonKindOf, parseJson, type JsonValue } from '../json';
 import { CAPABILITY_GROUPS, type CapabilityGroup } from '../wasm/capabilities';
+import { mergeRules } from './stricter';
+
+export { inertNote, looserOverrides, type PolicyWarning } from './stricter';
 
 export type RejectOrReview = 'reject' | 'review';
 
@@ -156,34 +159,16 @@ export function checkPolicy(value: JsonValue): PolicyResult {
   return { ok: true, policy };
 }
 
-/** The rules in force for a tenant: the tenant's overrides over the base (blocked hashes add up). */
+/**
+ * The rules in force for a tenant: its override merged over the base, the stricter value winning on
+ * every field (tenant names are not signed, so an override may tighten but never loosen).
+ */
 export function rulesFor(policy: Policy, tenant?: string): PolicyRules {
   const override =
     tenant !== undefined && policy.tenants !== undefined && Object.hasOwn(policy.tenants, tenant)
       ? policy.tenants[tenant]
       : undefined;
   return mergeRules(policy, override ?? {});
-}
-
-function mergeRules(base: PolicyRules, o: TenantOverride): PolicyRules {
-  return {
-    unsigned: o.unsigned ?? base.unsigned,
-    unknownSigner: o.unknownSigner ?? base.unknownSigner,
-    threshold: o.threshold ?? base.threshold,
-    maxModuleBytes: o.maxModuleBytes ?? base.maxModuleBytes,
-    limits: {
-      defaults: { ...base.limits.defaults, ...o.limits?.defaults },
-      maximum: { ...base.limits.maximum, ...o.limits?.maximum }
-    },
-    allowedCapabilities: [...(o.allowedCapabilities ?? base.allowedCapabilities)],
-    // A tenant can add blocks but never lift one the base policy set.
-    blockedHashes: [...new Set([...base.blockedHashes, ...(o.blockedHashes ?? [])])],
-    pinnedHashes: [...(o.pinnedHashes ?? base.pinnedHashes)],
-    rollback: o.rollback ?? base.rollback,
-    drift: o.drift ?? base.drift,
-    expiredBundles: 'reject',
-    foreignImports: o.foreignImports ?? base.foreignImports
-  };
 }
 
 function fail(field: string, message: string): PolicyResult {
