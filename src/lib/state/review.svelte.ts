@@ -104,7 +104,8 @@ export class ReviewState {
           return { id: sid, label: key?.label ?? null, trust: key?.trust ?? null };
         }),
         reasons: request.policy?.reasons ?? [],
-        rules: rulesFor(policy),
+        // The limits table shows the rules this request is judged by: its tenant's, when it has one.
+        rules: rulesFor(policy, request.tenant),
         granted,
         previous
       });
