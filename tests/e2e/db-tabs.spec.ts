@@ -6,44 +6,10 @@
  * reload. The "other tab" is a page on /favicon.svg holding a raw IndexedDB connection: the
  * browser's own rules, no app code, on both sides.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { openRawDatabase } from './faults-idb';
 import { auditReady, gotoReady } from './helpers';
 import { approveBundle, cliWorkspace, pinKey, runEnded, runReady } from './workspace';
-
-/** Opens `nightcore` at `version` in a bare page and keeps the connection (window.__held). */
-async function holdDatabase(page: Page, version: number): Promise<number> {
-  return page.evaluate(
-    (version) =>
-      new Promise<number>((resolve, reject) => {
-        const open = indexedDB.open('nightcore', version);
-        open.onupgradeneeded = () => {
-          // Version 1 as rung 1 makes it, so the app's own ladder can climb from it.
-          if (version !== 1) return;
-          const db = open.result;
-          db.createObjectStore('keys', { keyPath: 'id' }).createIndex('byTrust', 'trust');
-          db.createObjectStore('policies', { keyPath: 'version' });
-          const requests = db.createObjectStore('requests', { keyPath: 'id' });
-          requests.createIndex('byState', 'state');
-          requests.createIndex('byCreated', 'createdAt');
-          requests.createIndex('byModule', 'moduleSha256');
-          db.createObjectStore('modules', { keyPath: 'sha256' });
-          const runs = db.createObjectStore('runs', { keyPath: 'id' });
-          runs.createIndex('byRequest', 'requestId');
-          runs.createIndex('byStarted', 'startedAt');
-          const audit = db.createObjectStore('audit', { keyPath: 'seq' });
-          audit.createIndex('byEvent', 'event');
-          audit.createIndex('byTime', 'time');
-          db.createObjectStore('meta', { keyPath: 'name' });
-        };
-        open.onsuccess = () => {
-          (window as unknown as { __held: IDBDatabase }).__held = open.result;
-          resolve(open.result.version);
-        };
-        open.onerror = () => reject(open.error);
-      }),
-    version
-  );
-}
 
 test('a tab that needs a newer schema says it is waiting for the older tab, then goes on when it closes', async ({
   page,
@@ -51,7 +17,7 @@ test('a tab that needs a newer schema says it is waiting for the older tab, then
 }) => {
   const older = await context.newPage();
   await older.goto('/favicon.svg');
-  expect(await holdDatabase(older, 1)).toBe(1);
+  expect(await openRawDatabase(older, 1, true)).toBe(1);
 
   await page.goto('/');
   const banner = page.getByTestId('db-banner');
@@ -80,7 +46,7 @@ test('a tab holding the database lets a newer one upgrade once its run has ended
   // A newer schema asks for the database while the loop still runs: it must wait for the run.
   const newer = await context.newPage();
   await newer.goto('/favicon.svg');
-  const upgraded = holdDatabase(newer, 1000);
+  const upgraded = openRawDatabase(newer, 1000, true);
   await runEnded(run, 'timeout');
   expect(await upgraded).toBe(1000);
   await expect(page.getByTestId('db-banner')).toHaveAttribute('data-db', 'closed');

@@ -120,3 +120,52 @@ export function checkChain(page: Page): Promise<{ status: string; brokenSeq: num
     ).nightcoreAutomation.audit.check()
   );
 }
+
+/**
+ * Creates `nightcore` at an old schema version (1 or 2) in a page where no app code has run,
+ * exactly as rungs 1 (and 2) of src/lib/storage/db.ts made it, or opens it at any later version
+ * without changing it (a stand-in for a newer app in another tab). With `hold`, the connection
+ * stays open in `window.__held` (an old tab that does not let go); otherwise it is closed.
+ * Returns the version opened.
+ */
+export function openRawDatabase(page: Page, version: number, hold = false): Promise<number> {
+  return page.evaluate(
+    ({ version, hold }) =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open('nightcore', version);
+        open.onupgradeneeded = (event) => {
+          const db = open.result;
+          if (event.oldVersion < 1 && version <= 2) {
+            db.createObjectStore('keys', { keyPath: 'id' }).createIndex('byTrust', 'trust');
+            db.createObjectStore('policies', { keyPath: 'version' });
+            const requests = db.createObjectStore('requests', { keyPath: 'id' });
+            requests.createIndex('byState', 'state');
+            requests.createIndex('byCreated', 'createdAt');
+            requests.createIndex('byModule', 'moduleSha256');
+            db.createObjectStore('modules', { keyPath: 'sha256' });
+            const runs = db.createObjectStore('runs', { keyPath: 'id' });
+            runs.createIndex('byRequest', 'requestId');
+            runs.createIndex('byStarted', 'startedAt');
+            const audit = db.createObjectStore('audit', { keyPath: 'seq' });
+            audit.createIndex('byEvent', 'event');
+            audit.createIndex('byTime', 'time');
+            db.createObjectStore('meta', { keyPath: 'name' });
+          }
+          if (event.oldVersion < 2 && version === 2) {
+            const audit = open.transaction!.objectStore('audit');
+            audit.createIndex('byModule', 'subject.moduleSha256');
+            audit.createIndex('byKey', 'subject.keyIds', { multiEntry: true });
+            audit.createIndex('byRun', 'subject.runId');
+            db.createObjectStore('checkpoints', { keyPath: 'size' });
+          }
+        };
+        open.onsuccess = () => {
+          if (hold) (window as unknown as { __held: IDBDatabase }).__held = open.result;
+          else open.result.close();
+          resolve(open.result.version);
+        };
+        open.onerror = () => reject(open.error);
+      }),
+    { version, hold }
+  );
+}

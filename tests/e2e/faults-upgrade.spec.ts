@@ -8,7 +8,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { auditReady, gotoReady } from './helpers';
-import { checkChain, readRows } from './faults-idb';
+import { checkChain, openRawDatabase, readRows } from './faults-idb';
 
 const FIXTURE = JSON.parse(
   readFileSync(new URL('../fixtures/db-v1.json', import.meta.url), 'utf8')
@@ -17,6 +17,7 @@ const V1_STORES = ['keys', 'policies', 'requests', 'modules', 'runs', 'audit', '
 
 /** Creates the v1 database (rung 1, as shipped) and puts the fixture rows in it. */
 async function makeV1(page: Page) {
+  expect(await openRawDatabase(page, 1)).toBe(1);
   await page.evaluate(async (stores) => {
     const decode = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(decode);
@@ -31,24 +32,6 @@ async function makeV1(page: Page) {
     };
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const open = indexedDB.open('nightcore', 1);
-      open.onupgradeneeded = () => {
-        const db = open.result;
-        const keys = db.createObjectStore('keys', { keyPath: 'id' });
-        keys.createIndex('byTrust', 'trust');
-        db.createObjectStore('policies', { keyPath: 'version' });
-        const requests = db.createObjectStore('requests', { keyPath: 'id' });
-        requests.createIndex('byState', 'state');
-        requests.createIndex('byCreated', 'createdAt');
-        requests.createIndex('byModule', 'moduleSha256');
-        db.createObjectStore('modules', { keyPath: 'sha256' });
-        const runs = db.createObjectStore('runs', { keyPath: 'id' });
-        runs.createIndex('byRequest', 'requestId');
-        runs.createIndex('byStarted', 'startedAt');
-        const audit = db.createObjectStore('audit', { keyPath: 'seq' });
-        audit.createIndex('byEvent', 'event');
-        audit.createIndex('byTime', 'time');
-        db.createObjectStore('meta', { keyPath: 'name' });
-      };
       open.onsuccess = () => resolve(open.result);
       open.onerror = () => reject(open.error);
     });

@@ -5,6 +5,7 @@
  * is slow and shared); what is asserted is what the user must see.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { openRawDatabase } from './faults-idb';
 import { gotoReady, watchForProblems } from './helpers';
 
 const RUNS = 1500;
@@ -84,36 +85,7 @@ async function seed(page: Page): Promise<string> {
  * has run on this origin yet), so seed() fills it the way the code before v3 stored runs.
  */
 async function makeV2(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open('nightcore', 2);
-      open.onupgradeneeded = () => {
-        const db = open.result;
-        const keys = db.createObjectStore('keys', { keyPath: 'id' });
-        keys.createIndex('byTrust', 'trust');
-        db.createObjectStore('policies', { keyPath: 'version' });
-        const requests = db.createObjectStore('requests', { keyPath: 'id' });
-        requests.createIndex('byState', 'state');
-        requests.createIndex('byCreated', 'createdAt');
-        requests.createIndex('byModule', 'moduleSha256');
-        db.createObjectStore('modules', { keyPath: 'sha256' });
-        const runs = db.createObjectStore('runs', { keyPath: 'id' });
-        runs.createIndex('byRequest', 'requestId');
-        runs.createIndex('byStarted', 'startedAt');
-        const audit = db.createObjectStore('audit', { keyPath: 'seq' });
-        audit.createIndex('byEvent', 'event');
-        audit.createIndex('byTime', 'time');
-        audit.createIndex('byModule', 'subject.moduleSha256');
-        audit.createIndex('byKey', 'subject.keyIds', { multiEntry: true });
-        audit.createIndex('byRun', 'subject.runId');
-        db.createObjectStore('meta', { keyPath: 'name' });
-        db.createObjectStore('checkpoints', { keyPath: 'size' });
-      };
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    db.close();
-  });
+  expect(await openRawDatabase(page, 2)).toBe(2);
 }
 
 /** Rows in a store, counted in the page. */
