@@ -7,7 +7,8 @@ import {
   firstHiddenCharacter,
   visibleLine,
   visibleParts,
-  hiddenCharacters
+  hiddenCharacters,
+  MAX_MARKERS
 } from '../../src/lib/core/hidden-text';
 
 describe('checkKeyLabel', () => {
@@ -97,6 +98,24 @@ describe('hidden characters in shown text', () => {
     ]);
     expect(hiddenCharacters('a\u200bb\u200bc')).toEqual(['U+200B ZERO WIDTH SPACE']);
     expect(hiddenCharacters('plain')).toEqual([]);
+  });
+
+  it('makes a run of one hidden character one marker, and at most MAX_MARKERS markers in all', () => {
+    expect(visibleParts(`a${'\u200b'.repeat(5000)}b`)).toEqual([
+      { text: 'a', hidden: false },
+      {
+        text: 'U+200B ×5000',
+        hidden: true,
+        description: 'U+200B ZERO WIDTH SPACE, 5000 in a row'
+      },
+      { text: 'b', hidden: false }
+    ]);
+    const many = 'x\u200b'.repeat(MAX_MARKERS + 50);
+    const parts = visibleParts(many);
+    expect(parts.filter((p) => p.hidden)).toHaveLength(MAX_MARKERS);
+    // Nothing is dropped: past the cap the labels are written inline.
+    expect(parts.map((p) => p.text).join('')).toBe('xU+200B'.repeat(MAX_MARKERS + 50));
+    expect(hiddenCharacters(many)).toEqual(['U+200B ZERO WIDTH SPACE']);
   });
 
   it('writes the markers into one line for summaries', () => {

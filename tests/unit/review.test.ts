@@ -6,6 +6,8 @@ import { DEFAULT_POLICY } from '../../src/lib/core/policy/document';
 import type { PolicyReason } from '../../src/lib/core/policy/evaluate';
 import {
   buildReview,
+  clipName,
+  MAX_NAME_SHOWN,
   lowerGrant,
   narrowGrant,
   type Grant,
@@ -287,6 +289,21 @@ describe('buildReview', () => {
     // Without a manifest (or an inspection) there is nothing to compare.
     const bare = side({ manifest: null, inspection: fixture('reactor.wasm') });
     expect(buildReview(input({ current: bare })).flags).toEqual([]);
+  });
+
+  it('clips module names past MAX_NAME_SHOWN, saying how much was left out, never half a pair', () => {
+    const huge = '\u200b'.repeat(5_000_000);
+    const current = side({
+      inspection: { ...fixture('hello.wasm'), exports: [{ name: huge, kind: 'func', index: 0 }] }
+    });
+    const model = buildReview(input({ current }));
+    expect(model.exports[0]!.name).toBe(
+      `${'\u200b'.repeat(MAX_NAME_SHOWN)}… (${5_000_000 - MAX_NAME_SHOWN} more characters not shown)`
+    );
+    expect(model.flags.find((f) => f.flag === 'hidden-text')?.message).toContain('export names');
+    const pair = 'a' + '😀'.repeat(MAX_NAME_SHOWN);
+    expect(clipName(pair)).toMatch(/^a(😀)+… \(\d+ more characters not shown\)$/u);
+    expect(clipName('short')).toBe('short');
   });
 
   it('puts drift and rollback first among the flags and leaves info out', () => {

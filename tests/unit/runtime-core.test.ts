@@ -10,7 +10,9 @@ import { runModule } from '../../src/lib/runtime/run-core';
 import { prepareModule } from '../../src/lib/runtime/prepare';
 import type { RunEnd, RunGrant, WorkerMessage } from '../../src/lib/runtime/protocol';
 import type { CapabilityGroup } from '../../src/lib/core/wasm/capabilities';
-import { MAX_SCRATCH_ENTRIES } from '../../src/lib/runtime/limits';
+import { listFiles } from '../../src/lib/runtime/wasi-host';
+import { endOverCap } from '../../src/lib/runtime/protocol';
+import { Directory, File } from '@bjorn3/browser_wasi_shim';
 
 const fixture = (name: string) =>
   new Uint8Array(readFileSync(new URL(`../fixtures/wasm/${name}.wasm`, import.meta.url)));
@@ -327,7 +329,8 @@ describe('runner core: scratch bytes and entries that are in no listing', () => 
     // `p` is the first entry: 9,999 more fit.
     expect(stdout).toBe(`scratch-escape: ${mode}: made 9999, errno ${ENOSPC}\n`);
     expect(end).toMatchObject({ status: 'exited', exitCode: 0, fsCapHit: true });
-    expect(end.files.length).toBe(mode === 'link' ? MAX_SCRATCH_ENTRIES : 1);
+    // The 9,999 links name the one file `p`: it is reported (and copied) once.
+    expect(end.files.length).toBe(1);
   });
 });
 
@@ -348,5 +351,35 @@ describe('prepareModule', () => {
     expect(prepared.memoryRewritten).toBe(true);
     expect(prepared.moduleSha256).toBe(sha(bytes));
     expect(prepared.runSha256).not.toBe(prepared.moduleSha256);
+  });
+});
+
+describe('scratch files at the end of a run', () => {
+  it('lists a file hard-linked under several names once, so it is copied and counted once', () => {
+    const file = new File(new Uint8Array(200 * 1024).fill(7));
+    const other = new File(new Uint8Array([1, 2, 3]));
+    const scratch = new Directory(
+      new Map<string, File | Directory>([
+        ['p', file],
+        ['l0', file],
+        [
+          'sub',
+          new Directory(
+            new Map<string, File | Directory>([
+              ['l1', file],
+              ['q', other]
+            ])
+          )
+        ]
+      ])
+    );
+    const listed = listFiles(scratch);
+    expect(listed.map((f) => [f.path, f.bytes.byteLength])).toEqual([
+      ['p', 200 * 1024],
+      ['sub/q', 3]
+    ]);
+    // Within a 256 KiB cap: an honest link is not reported as over it.
+    const end = { stdoutBytes: 0, stderrBytes: 0, files: listed } as unknown as RunEnd;
+    expect(endOverCap(end, { outputBytes: 1024, fsBytes: 256 * 1024 })).toBeNull();
   });
 });

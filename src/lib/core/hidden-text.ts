@@ -74,8 +74,11 @@ export interface HiddenCharacter {
 /** Every distinct hidden character in `text`, in order of first appearance, described. */
 export function hiddenCharacters(text: string, options: { keepLayout?: boolean } = {}): string[] {
   const seen = new Set<string>();
-  for (const part of visibleParts(text, options)) if (part.hidden) seen.add(part.description);
-  return [...seen];
+  for (const char of text) {
+    if (options.keepLayout === true && (char === '\n' || char === '\t')) continue;
+    if (isHiddenCharacter(char)) seen.add(char);
+  }
+  return [...seen].map(describeCharacter);
 }
 
 /** The first hidden character in `text`, or null when there is none. */
@@ -92,20 +95,45 @@ export function firstHiddenCharacter(text: string): HiddenCharacter | null {
 export type TextPart =
   { text: string; hidden: false } | { text: string; hidden: true; description: string };
 
+/** At most this many markers in one text; the rest is written inline as `U+XXXX` in plain text. */
+export const MAX_MARKERS = 100;
+
 export function visibleParts(text: string, options: { keepLayout?: boolean } = {}): TextPart[] {
   const parts: TextPart[] = [];
   let plain = '';
+  let markers = 0;
+  // A run of one hidden character is one marker (`U+200B ×5000`), so a long run costs one node.
+  let run: { char: string; count: number } | null = null;
+  const endRun = () => {
+    if (run === null) return;
+    const { char, count } = run;
+    run = null;
+    const times = count > 1 ? ` ×${count}` : '';
+    if (markers >= MAX_MARKERS) {
+      plain += `${codePointLabel(char)}${times}`;
+      return;
+    }
+    if (plain) parts.push({ text: plain, hidden: false });
+    plain = '';
+    markers++;
+    const description = `${describeCharacter(char)}${count > 1 ? `, ${count} in a row` : ''}`;
+    parts.push({ text: `${codePointLabel(char)}${times}`, hidden: true, description });
+  };
   for (const char of text) {
     // A description may break lines and indent (the manifest allows tab and line feed there).
     const layout = options.keepLayout === true && (char === '\n' || char === '\t');
     if (layout || !isHiddenCharacter(char)) {
+      endRun();
       plain += char;
       continue;
     }
-    if (plain) parts.push({ text: plain, hidden: false });
-    plain = '';
-    parts.push({ text: codePointLabel(char), hidden: true, description: describeCharacter(char) });
+    if (run !== null && run.char === char) run.count++;
+    else {
+      endRun();
+      run = { char, count: 1 };
+    }
   }
+  endRun();
   if (plain) parts.push({ text: plain, hidden: false });
   return parts;
 }

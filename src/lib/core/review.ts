@@ -145,7 +145,11 @@ export function buildReview(input: ReviewInput): ReviewModel {
       view = { group, granted: grantedCaps.has(group), imports: [] };
       groups.set(group, view);
     }
-    view.imports.push({ module: entry.module, name: entry.name, kind: entry.kind });
+    view.imports.push({
+      module: clipName(entry.module),
+      name: clipName(entry.name),
+      kind: entry.kind
+    });
   }
   const flags = input.reasons
     .filter((r) => r.severity !== 'info')
@@ -169,7 +173,7 @@ export function buildReview(input: ReviewInput): ReviewModel {
         ]
       : [],
     importGroups: IMPORT_GROUPS.flatMap((g) => groups.get(g) ?? []),
-    exports: (inspection?.exports ?? []).map((e) => ({ name: e.name, kind: e.kind })),
+    exports: (inspection?.exports ?? []).map((e) => ({ name: clipName(e.name), kind: e.kind })),
     memories: (inspection?.memories ?? []).map((m) => ({
       index: m.index,
       imported: m.imported,
@@ -191,7 +195,7 @@ export function buildReview(input: ReviewInput): ReviewModel {
     }),
     customSections: (inspection?.sections ?? [])
       .filter((s) => s.name === 'custom')
-      .map((s) => ({ name: s.customName ?? '', size: s.size })),
+      .map((s) => ({ name: clipName(s.customName ?? ''), size: s.size })),
     flags,
     diff: input.previous ? diffSides(input.previous, current) : null
   };
@@ -210,11 +214,17 @@ function hiddenTextFlag(side: ReviewSide): ReviewFlag[] {
     ['description', m?.description ? [m.description] : [], true],
     ['args', m?.args ?? [], false],
     ['env', m ? Object.entries(m.env).flat() : [], false],
-    ['import names', (side.inspection?.imports ?? []).flatMap((i) => [i.module, i.name]), false],
-    ['export names', (side.inspection?.exports ?? []).map((e) => e.name), false],
+    [
+      'import names',
+      (side.inspection?.imports ?? []).flatMap((i) => [clipName(i.module), clipName(i.name)]),
+      false
+    ],
+    ['export names', (side.inspection?.exports ?? []).map((e) => clipName(e.name)), false],
     [
       'custom section names',
-      (side.inspection?.sections ?? []).flatMap((s) => (s.customName ? [s.customName] : [])),
+      (side.inspection?.sections ?? []).flatMap((s) =>
+        s.customName ? [clipName(s.customName)] : []
+      ),
       false
     ]
   ];
@@ -301,12 +311,28 @@ function envField(env: Manifest['env']): ManifestFieldView {
   return { field: 'env', value: lines.length ? lines.join('\n') : '(none)', lines };
 }
 
+/** Names from a module are shown up to this many UTF-16 units (wasm names have no length limit). */
+export const MAX_NAME_SHOWN = 1024;
+
+/**
+ * A module's import, export or section name as Review shows it: whole up to MAX_NAME_SHOWN, else
+ * cut with how much was left out. A 60 MB name made of zero-width spaces must not become 20 million
+ * markers on the page (nor be scanned whole for the hidden-text flag).
+ */
+export function clipName(name: string): string {
+  if (name.length <= MAX_NAME_SHOWN) return name;
+  let cut = name.slice(0, MAX_NAME_SHOWN);
+  // Never end on half a surrogate pair.
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}… (${name.length - cut.length} more characters not shown)`;
+}
+
 function importNames(side: ReviewSide): string[] {
-  return (side.inspection?.imports ?? []).map((i) => `${i.module}.${i.name}`);
+  return (side.inspection?.imports ?? []).map((i) => `${clipName(i.module)}.${clipName(i.name)}`);
 }
 
 function exportNames(side: ReviewSide): string[] {
-  return (side.inspection?.exports ?? []).map((e) => `${e.name} (${e.kind})`);
+  return (side.inspection?.exports ?? []).map((e) => `${clipName(e.name)} (${e.kind})`);
 }
 
 /** Requested capabilities: the manifest's, or (without one) the groups the module imports. */

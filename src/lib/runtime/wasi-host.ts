@@ -393,12 +393,21 @@ function countEntries(dir: Directory): number {
   return n;
 }
 
-function listFiles(dir: Directory, prefix = ''): ScratchFile[] {
+/**
+ * Every scratch file once, under the first name found: a file hard-linked under several names is
+ * counted once against fsBytes while the run writes, so it is copied and reported once too (else
+ * 10,000 links to one full file would be copied 10,000 times, and an honest link would read as
+ * over the cap on the page).
+ */
+export function listFiles(dir: Directory, prefix = '', seen = new Set<File>()): ScratchFile[] {
   const out: ScratchFile[] = [];
   for (const [name, entry] of dir.contents) {
     const path = prefix ? `${prefix}/${name}` : name;
-    if (entry instanceof File) out.push({ path, bytes: entry.data.slice() });
-    else if (entry instanceof Directory) out.push(...listFiles(entry, path));
+    if (entry instanceof File) {
+      if (seen.has(entry)) continue;
+      seen.add(entry);
+      out.push({ path, bytes: entry.data.slice() });
+    } else if (entry instanceof Directory) out.push(...listFiles(entry, path, seen));
   }
   return out;
 }
