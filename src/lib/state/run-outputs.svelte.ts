@@ -24,6 +24,8 @@ export class RunOutputs {
   /** By run id; null when none was kept (the run's message says why). */
   shown = $state.raw<ReadonlyMap<string, ShownOutput | null>>(new Map());
   error = $state<string | null>(null);
+  /** Runs whose output could not be read: their cards say so, and retry() asks again. */
+  failed = $state.raw<ReadonlySet<string>>(new Set());
   #reading = new Set<string>();
   /** Bumped by clear(): a read that was in flight then is dropped, not kept. */
   #generation = 0;
@@ -59,16 +61,27 @@ export class RunOutputs {
       this.shown = next;
       this.error = null;
     } catch (error) {
+      if (generation !== this.#generation) return;
+      this.failed = new Set([...this.failed, ...wanted]);
       this.error = `The output of ${wanted.length} runs could not be read: ${error instanceof Error ? error.message : String(error)}`;
     } finally {
       for (const id of wanted) this.#reading.delete(id);
     }
   }
 
+  /** Reads again the outputs that could not be read. */
+  retry(): void {
+    const ids = [...this.failed];
+    this.failed = new Set();
+    this.error = null;
+    void this.load(ids);
+  }
+
   /** Lets go of what was read (the Runs page unmounting): up to a page of 50 x the output cap each. */
   clear(): void {
     this.#generation += 1;
     this.shown = new Map();
+    this.failed = new Set();
     this.error = null;
   }
 }

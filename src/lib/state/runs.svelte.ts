@@ -139,6 +139,27 @@ export class RunsState {
     if (runMode.mode === 'lockdown')
       return this.#fail('Lockdown: nothing runs. Switch to Review or Auto to run.');
     const db = await database();
+    // From the request's move to the queued row: the database must stay open (a newer tab waits).
+    this.#starting++;
+    try {
+      return await this.#startOn(db, request, inputs);
+    } finally {
+      this.#starting--;
+    }
+  }
+
+  /** Runs, queued or not, and starts under way: while any, this tab keeps the database open. */
+  busy(): boolean {
+    return this.#starting > 0 || this.live.some((run) => !run.ended || run.saving);
+  }
+
+  #starting = 0;
+
+  async #startOn(
+    db: Awaited<ReturnType<typeof database>>,
+    request: RequestRow,
+    inputs: RunInputs
+  ): Promise<string | null> {
     const moved = await moveRequest(db, request.id, ['approved', 'auto-approved'], 'running');
     if (!moved) return this.#fail('Only an approved request that has not run yet can run.');
     pendingCount.changed();
@@ -384,6 +405,6 @@ export const runsState = new RunsState();
 // Listening from the start: a tab that never pressed Stop all must still hear another's.
 onStopAllElsewhere(() => runsState.stopAll('another-tab'));
 runMode.onLockdown(() => runsState.stopAll('lockdown'));
-// A newer tab waiting to upgrade the database gets it once no run here has an outcome to write.
-databaseStatus.busy = () =>
-  runsState.live.some((run) => run.launched && (!run.ended || run.saving));
+// A newer tab waiting to upgrade the database gets it once no run here is starting, queued,
+// running or writing its outcome.
+databaseStatus.busy = () => runsState.busy();
