@@ -4,40 +4,18 @@
 // transaction, against fake-indexeddb; a run's outcome (recordRunEnd) likewise; the sweep's re-read
 // (markInterrupted) is checked too.
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
+import { describe, expect, it } from 'vitest';
+import { auditDatabases, testDevice } from './helpers/audit-db';
 import type { AuditRecordInput } from '../../src/lib/core/audit/record';
 import { AuditStore } from '../../src/lib/storage/audit-store';
-import { openNightCoreDB, type NightCoreDatabase } from '../../src/lib/storage/db';
-import type { DeviceKey } from '../../src/lib/storage/device-key';
 import type { RequestDecision, RequestRow, RunRow } from '../../src/lib/storage/records';
 import { getRequest, recordDecision, saveRequest } from '../../src/lib/storage/requests-store';
 import { markInterrupted, putRun, recordRunEnd } from '../../src/lib/storage/runs-store';
 
-const SEED = new Uint8Array(32).fill(7);
-const DEVICE: DeviceKey = {
-  name: 'nightcore-device-test',
-  publicKey: publicKeyFromSecret(SEED),
-  id: 'ab'.repeat(32),
-  createdAt: 0,
-  sign: async (message) => sign(message, SEED)
-};
+const DEVICE = testDevice(7);
 const SHA = 'cd'.repeat(32);
 
-let counter = 0;
-const open: { db: NightCoreDatabase; store: AuditStore }[] = [];
-async function fresh() {
-  const db = await openNightCoreDB({ name: `decision-atomic-${++counter}` });
-  const store = new AuditStore(db, DEVICE);
-  open.push({ db, store });
-  return { db, store };
-}
-afterEach(() => {
-  for (const { db, store } of open.splice(0)) {
-    store.close();
-    db.close();
-  }
-});
+const fresh = auditDatabases('decision-atomic', DEVICE);
 
 function pending(id = 'req-1'): RequestRow {
   return {

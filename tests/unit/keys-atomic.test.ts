@@ -3,39 +3,17 @@
 // against fake-indexeddb: a record that cannot be encoded (createRecord throws after the key was
 // written) and a key write the database refuses (a value it cannot clone).
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { publicKeyFromSecret, sign } from '../../src/lib/core/ed25519';
+import { describe, expect, it } from 'vitest';
+import { auditDatabases, testDevice } from './helpers/audit-db';
 import type { AuditRecordInput } from '../../src/lib/core/audit/record';
 import { AuditStore } from '../../src/lib/storage/audit-store';
-import { openNightCoreDB, type NightCoreDatabase } from '../../src/lib/storage/db';
-import type { DeviceKey } from '../../src/lib/storage/device-key';
 import { addKey, deleteKey, updateKey, type KeyChange } from '../../src/lib/storage/keys-store';
 import type { KeyRow } from '../../src/lib/storage/records';
 
-const SEED = new Uint8Array(32).fill(9);
-const DEVICE: DeviceKey = {
-  name: 'nightcore-device-test',
-  publicKey: publicKeyFromSecret(SEED),
-  id: 'ab'.repeat(32),
-  createdAt: 0,
-  sign: async (message) => sign(message, SEED)
-};
+const DEVICE = testDevice(9);
 const ID = 'cd'.repeat(32);
 
-let counter = 0;
-const open: { db: NightCoreDatabase; store: AuditStore }[] = [];
-async function fresh() {
-  const db = await openNightCoreDB({ name: `keys-atomic-${++counter}` });
-  const store = new AuditStore(db, DEVICE);
-  open.push({ db, store });
-  return { db, store };
-}
-afterEach(() => {
-  for (const { db, store } of open.splice(0)) {
-    store.close();
-    db.close();
-  }
-});
+const fresh = auditDatabases('keys-atomic', DEVICE);
 
 const row = (): KeyRow => ({
   id: ID,
