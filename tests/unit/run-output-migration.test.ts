@@ -146,6 +146,27 @@ describe('run output migration', () => {
     await expectReadsRight(db);
   });
 
+  it('storage full: stops quietly (no throw, not marked done), and a later load goes on', async () => {
+    const db = await upgradedProfile();
+    // fake-indexeddb has no quota; the browser's error is thrown where a batch's commit would fail.
+    const full = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    const result = await migrateRunOutputs(db, {
+      batchSize: 10,
+      afterBatch: () => {
+        throw full;
+      }
+    });
+    expect(result.outcome).toBe('stopped-quota');
+    expect(await db.count('runOutputs')).toBe(result.moved);
+    expect(await db.get('meta', RUN_OUTPUT_MIGRATION)).toBeUndefined();
+    await expectReadsRight(db);
+    expect(await migrateRunOutputs(db)).toEqual({
+      outcome: 'done',
+      moved: WITH_OUTPUT - result.moved
+    });
+    await expectReadsRight(db);
+  });
+
   it('is idempotent: a second run (another load, another tab) moves nothing', async () => {
     const db = await upgradedProfile();
     const [first, second] = await Promise.all([migrateRunOutputs(db), migrateRunOutputs(db)]);
