@@ -208,6 +208,49 @@ describe('backup round trip', () => {
     }
   });
 
+  it('a profile not yet migrated (output inline, as v2 left it) exports its output', async () => {
+    const source = await populatedProfile();
+    const output = await getRunOutput(source.db, 'run-1');
+    expect(output?.stdout.length).toBe(16);
+    // Put the run back in its v2 shape: output inline, no output row, no sizes.
+    const row = (await source.db.get('runs', 'run-1'))!;
+    const v2Row = { ...row, stdout: output!.stdout, stderr: output!.stderr, files: output!.files };
+    delete v2Row.stdoutBytes;
+    delete v2Row.stderrBytes;
+    delete v2Row.filesCount;
+    const tx = source.db.transaction(['runs', 'runOutputs'], 'readwrite');
+    await Promise.all([
+      tx.objectStore('runs').put(v2Row),
+      tx.objectStore('runOutputs').delete('run-1'),
+      tx.done
+    ]);
+    expect(await source.db.count('runOutputs')).toBe(0);
+
+    const written = await backupOf(source);
+    const files = unzipSync(written.bytes);
+    const name = Object.keys(files).find((f) => f.endsWith('runs.jsonl'))!;
+    const line = JSON.parse(Buffer.from(files[name]!).toString('utf8').trim()) as Record<
+      string,
+      unknown
+    >;
+    expect(line).toMatchObject({
+      id: 'run-1',
+      stdout: Buffer.from('hello from wasm\n').toString('base64'),
+      files: [{ path: 'out.txt', bytes: Buffer.from([0, 1, 2, 255]).toString('base64') }]
+    });
+
+    // Restore writes the v3 shape: sizes in the row, output in its own store.
+    const read = await readBackup(written.bytes);
+    if (!read.ok) throw new Error(read.reason.message);
+    const target = await freshProfile();
+    const restored = await restoreBackup(target.db, read.backup, target.device, { asBlob: false });
+    if (!restored.ok) throw new Error(restored.reason.message);
+    expect(await target.db.get('runOutputs', 'run-1')).toEqual(output);
+    const back = await target.db.get('runs', 'run-1');
+    expect(back).toMatchObject({ stdoutBytes: 16, stderrBytes: 0, filesCount: 1 });
+    expect(back).not.toHaveProperty('stdout');
+  });
+
   it('a write that fails half-way leaves the profile exactly as it was', async () => {
     const source = await populatedProfile();
     const read = await readBackup((await backupOf(source)).bytes);

@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { DB_VERSION, STORE_NAMES, countRecords, openNightCoreDB } from '../../src/lib/storage/db';
+import { migrateRunOutputs } from '../../src/lib/storage/run-output-migration';
 
 let counter = 0;
 const freshName = () => `nightcore-test-${++counter}`;
@@ -76,7 +77,7 @@ describe('storage/db', () => {
     current.close();
   });
 
-  it('v2 -> v3 moves each run output to runOutputs and keeps every other field', async () => {
+  it('v2 -> v3 only creates runOutputs; the migration then moves each output, keeping every other field', async () => {
     const name = freshName();
     const v2 = await openNightCoreDB({ name, version: 2 });
     expect(v2.objectStoreNames.contains('runOutputs')).toBe(false);
@@ -111,6 +112,13 @@ describe('storage/db', () => {
 
     const current = await openNightCoreDB({ name });
     expect(current.version).toBe(DB_VERSION);
+    // The rung moves nothing (it must not need twice the output's space): rows are as v2 left them.
+    expect(current.objectStoreNames.contains('runOutputs')).toBe(true);
+    expect(await current.count('runOutputs')).toBe(0);
+    for (const row of [printed, bare, onlyOut])
+      expect(await current.get('runs', row.id)).toEqual(row);
+
+    expect(await migrateRunOutputs(current)).toEqual({ outcome: 'done', moved: 2 });
     const { stdout, stderr, files, ...printedRow } = printed;
     expect(await current.get('runs', 'printed')).toEqual({
       ...printedRow,

@@ -178,4 +178,37 @@ describe('run rows and outputs', () => {
     expect(splitRun(running)).toEqual({ row: running, output: null });
     expect(joinRun(running, undefined)).toEqual(running);
   });
+
+  it('reads a run not yet migrated (output inline in its row, as v2 wrote it)', async () => {
+    const { db } = await fresh();
+    // Written straight to the store, as a v2 profile holds it: output inline, no sizes.
+    const legacy: RunRow = { ...ended, id: 'legacy', startedAt: 2 };
+    await db.put('runs', legacy);
+    await putRun(db, { ...ended, id: 'moved', startedAt: 3, stdout: Uint8Array.of(9) });
+
+    const listed = await listRuns(db);
+    expect(listed.map((r) => r.id)).toEqual(['moved', 'legacy']);
+    for (const row of listed) {
+      expect(row).not.toHaveProperty('stdout');
+      expect(row).not.toHaveProperty('stderr');
+      expect(row).not.toHaveProperty('files');
+    }
+    // Sizes come from the inline output when the row lacks them.
+    expect(listed[1]).toMatchObject({ stdoutBytes: 16, stderrBytes: 1, filesCount: 1 });
+
+    const expected = {
+      id: 'legacy',
+      stdout: ended.stdout,
+      stderr: ended.stderr,
+      files: ended.files
+    };
+    expect(await getRunOutput(db, 'legacy')).toEqual(expected);
+    const outputs = await getRunOutputs(db, ['legacy', 'moved', 'missing']);
+    expect([...outputs.keys()].sort()).toEqual(['legacy', 'moved']);
+    expect(outputs.get('legacy')).toEqual(expected);
+    expect(outputs.get('moved')?.stdout).toEqual(Uint8Array.of(9));
+    // Reading strips nothing from the store: the row keeps its output until it is migrated.
+    expect(await db.get('runs', 'legacy')).toEqual(legacy);
+    expect(await db.count('runOutputs')).toBe(1);
+  });
 });

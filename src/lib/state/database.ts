@@ -1,7 +1,10 @@
 import { openNightCoreDB, type NightCoreDatabase } from '$lib/storage/db';
+import { migrateRunOutputs } from '$lib/storage/run-output-migration';
 import { CLOSED_FOR_UPGRADE, databaseStatus } from './database-status.svelte';
 
 let opening: Promise<NightCoreDatabase> | undefined;
+/** The run-output migration starts once per page load, on the first connection that opens. */
+let migrationStarted = false;
 
 /** How often a busy page looks again whether it can let a newer tab upgrade. */
 const RELEASE_POLL_MS = 500;
@@ -14,6 +17,7 @@ export function database(): Promise<NightCoreDatabase> {
   }).then(
     (db) => {
       databaseStatus.blocked = false;
+      startMigration(db);
       return db;
     },
     (error: unknown) => {
@@ -23,6 +27,22 @@ export function database(): Promise<NightCoreDatabase> {
     }
   );
   return opening;
+}
+
+/**
+ * Moves output still inline in pre-v3 run rows, in the background: in a later task, so the page's
+ * first reads are not queued behind it. It stops by itself when storage is full or the connection
+ * closes (release below), and a later load goes on where it stopped.
+ */
+function startMigration(db: NightCoreDatabase): void {
+  if (migrationStarted) return;
+  migrationStarted = true;
+  setTimeout(() => {
+    migrateRunOutputs(db).catch((error: unknown) => {
+      // Reads work on both shapes, so nothing depends on it finishing: report, do not break.
+      console.warn('Night Core: moving old run output failed; a later load tries again.', error);
+    });
+  }, 0);
 }
 
 /**

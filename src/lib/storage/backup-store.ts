@@ -72,6 +72,7 @@ export async function readSnapshot(db: NightCoreDatabase): Promise<Snapshot> {
     ]);
   await tx.done;
   // The file format predates the runOutputs store (v3): each run row carries its output again.
+  // A row not yet migrated (run-output-migration) still has its output inline and keeps it.
   const byRun = new Map(outputs.map((output) => [output.id, output]));
   const runs = stored.map((row) => joinRun(row, byRun.get(row.id)));
   // A Blob read after its transaction still holds the bytes it had when read.

@@ -116,39 +116,11 @@ export function openNightCoreDB(
       }
       if (oldVersion < 3 && target >= 3) {
         // Output leaves the run rows: listing runs read every byte every run printed (2,000 runs
-        // of 256 KiB: 500 MB per Overview refresh). One row at a time, in this same transaction,
-        // so a crash mid-upgrade leaves v2 as it was. Written out here, not shared with
-        // runs-store, so this rung never changes when that code does.
-        const outputs = db.createObjectStore('runOutputs', { keyPath: 'id' });
-        const runs = tx.objectStore('runs');
-        void (async () => {
-          for (let cursor = await runs.openCursor(); cursor; cursor = await cursor.continue()) {
-            const { stdout, stderr, files, ...row } = cursor.value;
-            if (stdout === undefined && stderr === undefined && files === undefined) continue;
-            const kept = {
-              id: row.id,
-              stdout: stdout ?? new Uint8Array(0),
-              stderr: stderr ?? new Uint8Array(0),
-              files: files ?? []
-            };
-            await Promise.all([
-              outputs.put(kept),
-              cursor.update({
-                ...row,
-                stdoutBytes: kept.stdout.length,
-                stderrBytes: kept.stderr.length,
-                filesCount: kept.files.length
-              })
-            ]);
-          }
-        })().catch(() => {
-          // A row that cannot move must not leave half a schema: the open fails and says so.
-          try {
-            tx.abort();
-          } catch {
-            // already finished or aborted
-          }
-        });
+        // of 256 KiB: 500 MB per Overview refresh). This rung only creates the store. Moving the
+        // output here would hold old and new rows at once until commit (twice the output's size):
+        // a profile near its quota would fail the upgrade on every load, and nothing would work.
+        // run-output-migration moves it afterwards in small transactions; reads accept both shapes.
+        db.createObjectStore('runOutputs', { keyPath: 'id' });
       }
       // Next schema change: `if (oldVersion < 4 && target >= 4) { ... }` here, never edit the rungs above.
     },

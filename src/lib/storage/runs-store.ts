@@ -1,6 +1,8 @@
 /**
  * Runs in IndexedDB: one row per run, written when it starts and again when it ends, and (schema
  * v3) its output in `runOutputs` under the same id, written in the same transaction as the row.
+ * Rows written before v3 may still carry their output inline until run-output-migration moves it;
+ * every read here accepts both shapes.
  */
 import type { AuditRecordInput } from '$lib/core/audit/record';
 import type { AuditStore } from './audit-store';
@@ -116,9 +118,18 @@ async function writeRunEnd(audit: AuditStore, run: RunRow, record: AuditRecordIn
   );
 }
 
-/** Newest first, without output (v3): cheap even for thousands of runs. */
+/**
+ * Newest first, without output: cheap for thousands of runs once every row is in the v3 shape. A
+ * row written before v3 and not yet migrated (run-output-migration) still carries its output; it
+ * is read here (the cost until migration finishes) but stripped, so no caller holds it.
+ */
 export async function listRuns(db: NightCoreDatabase): Promise<RunRow[]> {
-  return (await db.getAllFromIndex('runs', 'byStarted')).reverse();
+  return (await db.getAllFromIndex('runs', 'byStarted')).reverse().map((row) => splitRun(row).row);
+}
+
+/** The output still inline in a row not yet migrated, if it has any. */
+function inlineOutput(row: RunRow | undefined): RunOutput | undefined {
+  return row ? (splitRun(row).output ?? undefined) : undefined;
 }
 
 /** One run's output; undefined when none was kept (or the run is unknown). */
@@ -126,16 +137,23 @@ export async function getRunOutput(
   db: NightCoreDatabase,
   id: string
 ): Promise<RunOutput | undefined> {
-  return db.get('runOutputs', id);
+  return (await getRunOutputs(db, [id])).get(id);
 }
 
-/** The outputs of `ids` in one transaction (a page of cards); missing ones are left out. */
+/**
+ * The outputs of `ids` in one transaction (a page of cards); missing ones are left out. The output
+ * row when there is one, else the output still inline in a run row not yet migrated.
+ */
 export async function getRunOutputs(
   db: NightCoreDatabase,
   ids: readonly string[]
 ): Promise<Map<string, RunOutput>> {
-  const tx = db.transaction('runOutputs', 'readonly');
-  const rows = await Promise.all(ids.map((id) => tx.store.get(id)));
+  const tx = db.transaction(['runOutputs', 'runs'], 'readonly');
+  const outputs = tx.objectStore('runOutputs');
+  const runs = tx.objectStore('runs');
+  const rows = await Promise.all(
+    ids.map(async (id) => (await outputs.get(id)) ?? inlineOutput(await runs.get(id)))
+  );
   await tx.done;
   const found = new Map<string, RunOutput>();
   for (const row of rows) if (row) found.set(row.id, row);
