@@ -95,7 +95,7 @@ export function firstHiddenCharacter(text: string): HiddenCharacter | null {
 export type TextPart =
   { text: string; hidden: false } | { text: string; hidden: true; description: string };
 
-/** At most this many markers in one text; the rest is written inline as `U+XXXX` in plain text. */
+/** At most this many markers in one text; past them the code point labels are written inline. */
 export const MAX_MARKERS = 100;
 
 export function visibleParts(text: string, options: { keepLayout?: boolean } = {}): TextPart[] {
