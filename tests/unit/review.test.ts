@@ -306,6 +306,31 @@ describe('buildReview', () => {
     expect(clipName('short')).toBe('short');
   });
 
+  it('flags a memory the runtime will refuse, before anyone approves', () => {
+    const hello = fixture('hello.wasm');
+    const memory = hello.memories[0]!;
+    expect(buildReview(input()).flags.find((f) => f.flag === 'memory-refused')).toBeUndefined();
+    const shared = side({ inspection: { ...hello, memories: [{ ...memory, shared: true }] } });
+    expect(
+      buildReview(input({ current: shared })).flags.find((f) => f.flag === 'memory-refused')
+    ).toMatchObject({
+      severity: 'review',
+      message:
+        'Approved or not, this module will not run: memory 0 is a shared memory (wasm.memory-shared).'
+    });
+    // 64 MiB granted is 1,024 pages: a memory starting at 2,000 pages cannot run under it.
+    const big = side({ inspection: { ...hello, memories: [{ ...memory, min: 2000 }] } });
+    expect(
+      buildReview(input({ current: big })).flags.find((f) => f.flag === 'memory-refused')?.message
+    ).toContain('starts at 2000 pages');
+    // Nothing granted yet: measured against the most the policy could grant (512 MiB).
+    expect(
+      buildReview(input({ current: big, granted: null })).flags.find(
+        (f) => f.flag === 'memory-refused'
+      )
+    ).toBeUndefined();
+  });
+
   it('puts drift and rollback first among the flags and leaves info out', () => {
     const reasons: PolicyReason[] = [
       { rule: 'signerTrust', code: 'policy.signer-review', message: 'r', severity: 'review' },

@@ -8,6 +8,7 @@
  * decision code uses it again on the stored request, so a grant edited around the form is refused.
  */
 import { hiddenCharacters } from './hidden-text';
+import { memoryRefusal } from './wasm/memory-rewrite';
 import type { Manifest } from './manifest';
 import { POLICY_LIMIT_NAMES, type PolicyLimitName, type PolicyLimits } from './policy/document';
 import type { PolicyRules } from './policy/document';
@@ -124,6 +125,8 @@ export interface ReviewModel {
 }
 
 const FIRST_FLAGS = ['drift', 'rollback'];
+/** 64 KiB WebAssembly pages in one MiB. */
+const MIB_PAGES = 16;
 
 /** Builds the review model. Never throws for missing parts. */
 export function buildReview(input: ReviewInput): ReviewModel {
@@ -158,7 +161,7 @@ export function buildReview(input: ReviewInput): ReviewModel {
       severity: r.severity,
       message: r.message
     }))
-    .concat(hiddenTextFlag(current))
+    .concat(hiddenTextFlag(current), memoryFlag(current, granted, rules))
     .concat(entryMismatchFlag(current))
     .sort((a, b) => rank(a.flag) - rank(b.flag));
   return {
@@ -309,6 +312,25 @@ export function manifestFields(m: Manifest): ManifestFieldView[] {
 function envField(env: Manifest['env']): ManifestFieldView {
   const lines = Object.keys(env).map((k) => `${k}=${env[k]}`);
   return { field: 'env', value: lines.length ? lines.join('\n') : '(none)', lines };
+}
+
+/**
+ * A memory the runtime will refuse (imported, shared, 64-bit, or starting above the memory the
+ * approval grants: the policy maximum when nothing is granted yet). Said before the approval,
+ * not only when the run is refused.
+ */
+function memoryFlag(side: ReviewSide, granted: Grant | null, rules: PolicyRules): ReviewFlag[] {
+  if (!side.inspection) return [];
+  const mib = granted?.limits.memoryMiB ?? rules.limits.maximum.memoryMiB;
+  const refused = memoryRefusal(side.inspection, mib * MIB_PAGES);
+  if (!refused) return [];
+  return [
+    {
+      flag: 'memory-refused',
+      severity: 'review',
+      message: `Approved or not, this module will not run: ${refused.message} (${refused.code}).`
+    }
+  ];
 }
 
 /** Names from a module are shown up to this many UTF-16 units (wasm names have no length limit). */

@@ -17,7 +17,7 @@
  */
 import { concatBytes } from '../bytes';
 import { reason, type Reason } from '../verdict';
-import { engineValidates, inspectWasm, WASM_PAGE_SIZE } from './inspect';
+import { engineValidates, inspectWasm, WASM_PAGE_SIZE, type WasmInspection } from './inspect';
 import { encodeU32, quoteName, WasmReadError, WasmReader } from './reader';
 
 /** The most pages a 32-bit memory can have (4 GiB). */
@@ -52,6 +52,38 @@ const refuse = (code: `wasm.${string}`, message: string): RewriteResult => ({
 
 const mib = (pages: number) => `${(pages * WASM_PAGE_SIZE) / (1024 * 1024)} MiB`;
 
+/**
+ * Why the runtime will refuse these memories under a cap of `maxPages` (imported, shared, 64-bit,
+ * or starting above the cap), or null. Review shows the same reason before anyone approves.
+ */
+export function memoryRefusal(
+  inspection: Pick<WasmInspection, 'memories' | 'imports'>,
+  maxPages: number
+): Reason | null {
+  for (const memory of inspection.memories) {
+    const which = `memory ${memory.index}`;
+    if (memory.imported) {
+      const entry = inspection.imports.filter((i) => i.kind === 'memory')[memory.index];
+      const name = entry ? ` (${quoteName(`${entry.module}.${entry.name}`)})` : '';
+      return reason(
+        'wasm.memory-imported',
+        `${which}${name} is imported: the runtime must create it with its own maximum`
+      );
+    }
+    if (memory.shared) return reason('wasm.memory-shared', `${which} is a shared memory`);
+    if (memory.memory64 || typeof memory.min !== 'number') {
+      return reason('wasm.memory64', `${which} is a 64-bit memory`);
+    }
+    if (memory.min > maxPages) {
+      return reason(
+        'wasm.memory-min-over-cap',
+        `${which} starts at ${memory.min} pages (${mib(memory.min)}), over the cap of ${maxPages} pages (${mib(maxPages)})`
+      );
+    }
+  }
+  return null;
+}
+
 /** Caps every memory the module defines at `maxPages` pages of 64 KiB. */
 export function rewriteMemoryMaximum(bytes: Uint8Array, maxPages: number): RewriteResult {
   if (!(bytes instanceof Uint8Array)) {
@@ -67,27 +99,8 @@ export function rewriteMemoryMaximum(bytes: Uint8Array, maxPages: number): Rewri
   const broken = inspection.reasons.find((r) => r.code !== 'wasm.invalid');
   if (broken) return { ok: false, reason: broken };
 
-  for (const memory of inspection.memories) {
-    const which = `memory ${memory.index}`;
-    if (memory.imported) {
-      const entry = inspection.imports.filter((i) => i.kind === 'memory')[memory.index];
-      const name = entry ? ` (${quoteName(`${entry.module}.${entry.name}`)})` : '';
-      return refuse(
-        'wasm.memory-imported',
-        `${which}${name} is imported: the runtime must create it with its own maximum`
-      );
-    }
-    if (memory.shared) return refuse('wasm.memory-shared', `${which} is a shared memory`);
-    if (memory.memory64 || typeof memory.min !== 'number') {
-      return refuse('wasm.memory64', `${which} is a 64-bit memory`);
-    }
-    if (memory.min > maxPages) {
-      return refuse(
-        'wasm.memory-min-over-cap',
-        `${which} starts at ${memory.min} pages (${mib(memory.min)}), over the cap of ${maxPages} pages (${mib(maxPages)})`
-      );
-    }
-  }
+  const refused = memoryRefusal(inspection, maxPages);
+  if (refused) return { ok: false, reason: refused };
 
   const section = inspection.sections.find((s) => s.id === MEMORY_SECTION_ID);
   if (!section) return { ok: true, bytes: bytes.slice(), changed: false, memories: [] };
